@@ -1,0 +1,57 @@
+"""The 15 steps of TD3, listed once.
+
+Every other place that names a step (README's table, the notebooks, the checks, the tests)
+is checked against this list by ``tests/test_steps_index.py``, so they cannot drift apart.
+Each step has one token, ``stepNN``, used everywhere: ``update.step08_min_target_q``,
+``checks.step08``, ``solutions/08_min_of_twin_targets.ipynb``, ``tests/test_step_08_*.py``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of TD3: its number, title, and where it lives in the package and the course."""
+
+    number: int
+    title: str
+    where: str  # "module.function" in td3_teach
+    notebook: str  # file name in solutions/ and notebooks/
+
+    @property
+    def token(self) -> str:
+        """``step08``: the name this step has in the package, the checks and the tests."""
+        return f"step{self.number:02d}"
+
+
+STEPS: tuple[Step, ...] = (
+    Step(1, "Replay memory", "replay_buffer.ReplayBuffer", "01_replay_buffer.ipynb"),
+    Step(2, "Actor and actor target", "networks.Actor", "02_actor.ipynb"),
+    Step(3, "Twin critics and critic targets", "networks.Critic", "03_twin_critics.ipynb"),
+    Step(4, "Sample a batch", "update.step04_sample_batch", "04_sample_batch.ipynb"),
+    Step(5, "The target actor plays a'", "update.step05_target_action", "05_target_action.ipynb"),
+    Step(6, "Clipped Gaussian target-policy noise", "update.step06_target_policy_noise",
+         "06_target_policy_noise.ipynb"),
+    Step(7, "Twin target Q-values", "update.step07_target_q", "07_twin_target_q.ipynb"),
+    Step(8, "Minimum of the twin targets", "update.step08_min_target_q", "08_min_of_twin_targets.ipynb"),
+    Step(9, "Bellman target with done-masking", "update.step09_bellman_target",
+         "09_bellman_target.ipynb"),
+    Step(10, "Current Q1 and Q2", "update.step10_current_q", "10_current_q.ipynb"),
+    Step(11, "Critic loss", "update.step11_critic_loss", "11_critic_loss.ipynb"),
+    Step(12, "Critic update", "update.step12_critic_update", "12_critic_update.ipynb"),
+    Step(13, "Delayed actor update (ascent on Q1)", "update.step13_actor_update",
+         "13_delayed_actor_update.ipynb"),
+    Step(14, "Polyak averaging of the actor target", "update.step14_update_actor_target",
+         "14_15_polyak_averaging.ipynb"),
+    Step(15, "Polyak averaging of the critic targets", "update.step15_update_critic_target",
+         "14_15_polyak_averaging.ipynb"),
+)
+
+
+def step(number: int) -> Step:
+    """The step with this number (1 to 15)."""
+    if not 1 <= number <= len(STEPS):
+        raise ValueError(f"TD3 has steps 1 to {len(STEPS)}; got {number}.")
+    return STEPS[number - 1]
