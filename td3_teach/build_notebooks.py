@@ -1,0 +1,165 @@
+"""``td3-teach build-notebooks``: write the learners' notebooks/ from solutions/, the one source.
+
+In a solution notebook, exercise code sits between ``### BEGIN SOLUTION`` and ``### END SOLUTION``
+(nbgrader's markers). The learner's copy replaces each such region with ``# YOUR CODE HERE`` and
+a friendly ``raise NotImplementedError(...)``, and tags every cell that will then raise
+(the exercise and each later cell that uses what it defines) ``raises-exception``, so the
+learner's notebook also runs end to end under nbval, showing the friendly messages.
+
+Both copies get nbgrader-compatible cell metadata (``metadata.nbgrader``: solution, grade,
+locked, grade_id, points, schema_version 3), written with plain nbformat, so instructors who use
+nbgrader can take solutions/ as source notebooks. Outputs and execution counts are stripped.
+``--check`` changes nothing and exits 1 when anything is stale.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+
+BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
+CHECK_CALL = re.compile(r"\bchecks\.step(\d\d)\s*\(")
+DEFINES = re.compile(r"^(?:def|class)\s+([A-Za-z_]\w*)|^([A-Za-z_]\w*)\s*=", re.M)
+RAISES = "raises-exception"
+POINTS_PER_CHECK = 1
+
+
+def stub(indent: str, notebook_step: str) -> list[str]:
+    """What a learner sees where the solution was."""
+    return [f"{indent}# YOUR CODE HERE",
+            f'{indent}raise NotImplementedError("{notebook_step}: this is your exercise. Replace '
+            f'this line with your code, run the cell, then run the check below.")']
+
+
+def strip_solutions(source: str, notebook_step: str) -> str:
+    """Replace every BEGIN/END SOLUTION region (markers included) by the stub, keeping indentation."""
+    out, inside = [], False
+    for line in source.splitlines():
+        marker = line.strip()
+        if marker == BEGIN:
+            if inside:
+                raise ValueError(f"nested '{BEGIN}'")
+            inside = True
+            out += stub(line[: len(line) - len(line.lstrip())], notebook_step)
+        elif marker == END:
+            if not inside:
+                raise ValueError(f"'{END}' without '{BEGIN}'")
+            inside = False
+        elif not inside:
+            out.append(line)
+    if inside:
+        raise ValueError(f"'{BEGIN}' without '{END}'")
+    return "\n".join(out)
+
+
+def step_label(path: Path) -> str:
+    """``08_min_of_twin_targets.ipynb`` -> ``Step 8``; ``14_15_...`` -> ``Steps 14-15``."""
+    nums = [int(n) for n in re.findall(r"^(\d\d)(?:_(\d\d))?_", path.name)[0] if n]
+    if not nums:
+        return path.stem
+    return f"Step {nums[0]}" if len(nums) == 1 else f"Steps {nums[0]}-{nums[1]}"
+
+
+def nbgrader_metadata(nb: nbformat.NotebookNode, path: Path) -> None:
+    """Give every cell nbgrader's metadata: exercise cells are solution cells, check cells are
+    locked autograder cells worth points, every other cell is locked (read-only)."""
+    prefix = re.sub(r"\W", "_", path.stem)
+    for i, cell in enumerate(nb.cells):
+        src = cell.source
+        meta = {"schema_version": 3, "solution": False, "grade": False, "locked": True,
+                "grade_id": f"{prefix}_cell{i:02d}"}
+        if cell.cell_type == "code" and BEGIN in src:
+            names = [a or b for a, b in DEFINES.findall(src)]
+            meta.update(solution=True, locked=False,
+                        grade_id=f"{prefix}_{names[0] if names else f'exercise{i:02d}'}")
+        elif cell.cell_type == "code" and CHECK_CALL.search(src):
+            steps = CHECK_CALL.findall(src)
+            meta.update(grade=True, points=POINTS_PER_CHECK * len(steps),
+                        grade_id="_".join(f"step{s}" for s in steps) + "_check")
+        cell.metadata["nbgrader"] = meta
+
+
+def clean(nb: nbformat.NotebookNode) -> None:
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+        cell.metadata.pop("execution", None)
+    nb.metadata.pop("widgets", None)
+
+
+def learner_version(solution: nbformat.NotebookNode, path: Path) -> nbformat.NotebookNode:
+    """The notebook a learner starts from."""
+    nb = copy.deepcopy(solution)
+    label, stubbed = step_label(path), set()
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        tags = [t for t in cell.metadata.get("tags", []) if t != RAISES]
+        uses_stub = any(re.search(rf"\b{re.escape(n)}\b", cell.source) for n in stubbed)
+        if BEGIN in cell.source:
+            stubbed |= {a or b for a, b in DEFINES.findall(cell.source)}
+            cell.source = strip_solutions(cell.source, label)
+            tags.append(RAISES)
+        elif uses_stub:
+            tags.append(RAISES)
+        if tags:
+            cell.metadata["tags"] = tags
+        else:
+            cell.metadata.pop("tags", None)
+    return nb
+
+
+def build(solutions: Path, out: Path, check: bool = False) -> list[Path]:
+    """Normalise solutions/ and write out/; return the files that changed (or would, with check)."""
+    changed: list[Path] = []
+
+    def emit(nb: nbformat.NotebookNode, target: Path) -> None:
+        text = nbformat.writes(nb) + "\n"
+        if not target.exists() or target.read_text() != text:
+            changed.append(target)
+            if not check:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(text)
+
+    sources = sorted(solutions.glob("*.ipynb"))
+    for path in sources:
+        nb = nbformat.read(path, as_version=4)
+        clean(nb)
+        nbgrader_metadata(nb, path)
+        nbformat.validate(nb)
+        emit(nb, path)
+        emit(learner_version(nb, path), out / path.name)
+    wanted = {p.name for p in sources}
+    for extra in sorted(out.glob("*.ipynb")):
+        if extra.name not in wanted:  # a notebook whose solution was removed or renamed
+            changed.append(extra)
+            if not check:
+                extra.unlink()
+    return changed
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--solutions", type=Path, default=Path("solutions"))
+    parser.add_argument("--out", type=Path, default=Path("notebooks"))
+    parser.add_argument("--check", action="store_true",
+                        help="change nothing; exit 1 if solutions/ or notebooks/ is stale")
+
+
+def run(args: argparse.Namespace) -> int:
+    if not args.solutions.is_dir():
+        print(f"No folder {args.solutions}/: run this from the course's top folder.", file=sys.stderr)
+        return 2
+    changed = build(args.solutions, args.out, check=args.check)
+    verb = "stale" if args.check else "written"
+    for p in changed:
+        print(f"{verb}: {p}")
+    if args.check and changed:
+        print("Run `td3-teach build-notebooks` and commit the result.", file=sys.stderr)
+        return 1
+    print(f"{len(changed)} notebook(s) {verb}." if changed else "notebooks/ is up to date.")
+    return 0

@@ -1,0 +1,12 @@
+"""Instant checks for the course's exercises, one function per TD3 step: ``checks.step08(fn)``.
+
+Each check runs the learner's code on small, seeded inputs, compares it with the package's
+reference, and either returns a one-line pass or raises ``CheckFailed`` saying what is wrong,
+why it matters for TD3, and a hint (naming the lecture-notes bug when the code shows one).
+The checks never read the course's solutions.
+"""
+
+from ._core import CheckFailed, CheckPassed, LearnerCodeError, NotImplementedYet
+from .step08_min_target_q import step08
+
+__all__ = ["CheckFailed", "CheckPassed", "LearnerCodeError", "NotImplementedYet", "step08"]

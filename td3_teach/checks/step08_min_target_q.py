@@ -1,0 +1,52 @@
+"""Check for TD3 step 8 of 15: the minimum of the twin target Q-values (clipped double Q)."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+
+from ._core import CheckPassed, CheckFailed, as_tensor, call_learner, expect_close, expect_shape, \
+    require_callable
+from .. import update
+
+STEP = 8
+
+
+def step08(step08_min_target_q: Callable, seed: int = 0) -> CheckPassed:
+    """Check ``step08_min_target_q(q1_next, q2_next) -> (B, 1)``: elementwise min, no gradient
+    tricks, shape kept. ``seed`` varies the batch (graders use other seeds)."""
+    fn = step08_min_target_q
+    require_callable(STEP, fn, "step08_min_target_q", ["q1_next", "q2_next"])
+    g = torch.Generator().manual_seed(seed)
+    B = 5 + int(torch.randint(0, 60, (1,), generator=g))
+    q1, q2 = torch.randn(B, 1, generator=g) * 10, torch.randn(B, 1, generator=g) * 10
+    q1[0], q2[0] = 1.0, 2.0    # Q1 smaller on row 0
+    q1[1], q2[1] = 3.0, -4.0   # Q2 smaller on row 1
+    out = call_learner(STEP, "step08_min_target_q(q1_next, q2_next)", fn, q1.clone(), q2.clone())
+    out = as_tensor(STEP, out, "the result")
+    if out.numel() == 1:
+        raise CheckFailed(STEP, f"The result is a single number ({out.item():.3g}); expected one "
+                          f"value per transition, shape ({B}, 1).",
+                          why="Each transition in the batch has its own target; the min is taken "
+                          "between the two critics, row by row, not over the whole batch.",
+                          hint="torch.min with two tensors compares them elementwise; with one "
+                          "tensor it reduces it to a single value.")
+    expect_shape(STEP, out, (B, 1), "The result", why="Q-values are (B, 1); step 9 adds r (B, 1).")
+    want = torch.min(q1, q2)
+    if torch.allclose(out, torch.max(q1, q2)):
+        raise CheckFailed(STEP, "You kept the LARGER of the two targets.",
+                          why="Overestimation is the problem TD3 solves: the max of two noisy "
+                          "estimates is biased upward even more than one of them.",
+                          hint="Which of the two values is the pessimistic one?")
+    if torch.allclose(out, q1.expand_as(out)) or torch.allclose(out, q2.expand_as(out)):
+        raise CheckFailed(STEP, "The result equals one of the critics everywhere; it should pick, "
+                          "row by row, whichever of Q1' and Q2' is smaller.",
+                          why="Using one target critic is DDPG; clipped double Q needs both.")
+    if torch.allclose(out, (q1 + q2) / 2):
+        raise CheckFailed(STEP, "You averaged the two targets.",
+                          why="The average of two estimates is still biased upward under the max "
+                          "over actions; the min is what counters overestimation (paper, 4.2).")
+    expect_close(STEP, out, want, "The result", hint="Compare the two tensors elementwise.")
+    return CheckPassed(STEP, f"min of twin targets: shape ({B}, 1), elementwise minimum of Q1' and "
+                       "Q2'.")
