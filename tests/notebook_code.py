@@ -1,0 +1,42 @@
+"""Run a solution notebook's code outside Jupyter, optionally with a mistake injected.
+
+Mutation tests use this to put a learner's typical mistake into the real solution code and assert
+that the step's check fails and names the problem. (The tests may read solutions/; the checks in
+td3_teach never do.)
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+
+SOLUTIONS = Path(__file__).resolve().parents[1] / "solutions"
+SKIP = re.compile(r"\bchecks\.step\d\d\s*\(|\binteractive\(|\bplt\.|^\s*[%!]", re.M)
+
+
+def exercise_namespace(notebook: str, replace: dict[str, str] | None = None) -> dict:
+    """Execute the notebook's code cells except checks, figures and shell/magic lines, with each
+    ``old -> new`` of ``replace`` applied to the exercise (solution) cells; return the namespace.
+
+    A replacement whose ``old`` text is not found raises, so a mutation can never silently stop
+    applying when the solution changes.
+    """
+    nb = nbformat.read(SOLUTIONS / notebook, as_version=4)
+    replace = dict(replace or {})
+    unused = set(replace)
+    ns: dict = {"__name__": "__exercise__"}
+    for cell in nb.cells:
+        if cell.cell_type != "code" or SKIP.search(cell.source):
+            continue
+        src = cell.source
+        if "### BEGIN SOLUTION" in src:
+            for old, new in replace.items():
+                if old in src:
+                    src = src.replace(old, new)
+                    unused.discard(old)
+        exec(compile(src, f"<{notebook} cell>", "exec"), ns)
+    if unused:
+        raise AssertionError(f"mutation text not found in {notebook}'s exercise cells: {sorted(unused)}")
+    return ns
