@@ -1,0 +1,482 @@
+"""The training loop: the 15 steps put to work on an environment (taught in notebook 16).
+
+The loop follows the authors' ``main.py`` (github.com/sfujim/TD3):
+
+1. Warm-up: the first ``start_steps`` (25,000) actions are uniform random
+   (``env.action_space.sample()``). A fresh actor's actions are all alike; random ones fill the
+   replay memory with varied data before the first update.
+2. Then act with exploration noise: ``a = clip(mu(s) + N(0, (expl_noise * max_action)^2),
+   -max_action, max_action)`` with expl_noise 0.1. (Not the same noise as step 6's target
+   smoothing: this one makes *data*, that one smooths the *target*.)
+3. Store ``(s, s_next, a, r, terminated)``: terminated only, never truncated. HalfCheetah's
+   episodes end only by the 1000-step time limit; those states have a future and must not be
+   masked in the Bellman target (step 9).
+4. One ``agent.train(buffer, 1)`` (steps 4-15) per env step once the warm-up is over.
+5. Every ``eval_every`` steps: 10 deterministic episodes on a separate env (seeds seed+100+k),
+   mean and std, written to ``evaluations.csv`` and passed to ``on_eval`` (a live plot, say).
+
+Resuming: checkpoints are written at episode boundaries (the first boundary after each
+``checkpoint_every`` steps) and at the end. Every episode starts with
+``env.reset(seed=episode_seed(seed, episode_index))``, so a restarted env (Bullet's physics state
+cannot be saved) begins exactly the episode the uninterrupted run began; with every RNG state
+restored, a resumed run gives the same evaluation returns as one that never stopped.
+
+Command line: ``td3-teach train --env ENV --steps N --seed S [--out DIR] [--resume DIR]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from .agent import TD3, make_adam
+from .checkpoint import (CHECKPOINT_NAME, FORMAT, VERSION, atomic_save, capture_rng,
+                         load_training_checkpoint, restore_rng, save_actor)
+from .config import TD3Config
+from .envs import env_dims, make_env
+from .errors import CheckpointError, ReplayBufferError
+from .evaluate import evaluate
+from .networks import Actor, Critic, make_target
+from .replay_buffer import ReplayBuffer
+from .seeding import seed_everything
+
+EVAL_CSV = "evaluations.csv"
+BEST_ACTOR = "best_actor.pt"
+FINAL_ACTOR = "final_actor.pt"
+ENV_CHOICES = ("HalfCheetahBulletEnv-v0", "HopperBulletEnv-v0", "Walker2DBulletEnv-v0",
+               "AntBulletEnv-v0", "InvertedPendulumBulletEnv-v0", "Pendulum-v1")
+
+
+@dataclass
+class RunSettings:
+    """What defines a run besides the TD3 update (stored in every checkpoint).
+
+    The defaults are the authors' (main.py): 25,000 random warm-up steps, exploration noise 0.1,
+    an evaluation of 10 episodes every 5,000 steps, a replay memory of a million transitions.
+    """
+
+    env_id: str = "HalfCheetahBulletEnv-v0"
+    steps: int = 300_000
+    seed: int = 0
+    start_steps: int = 25_000
+    """Uniform random actions before the first update (the authors' start_timesteps)."""
+    expl_noise: float = 0.1
+    """Std of the Gaussian exploration noise, in units of max_action (the paper's sigma)."""
+    eval_every: int = 5_000
+    eval_episodes: int = 10
+    checkpoint_every: int = 10_000
+    """Checkpoint at the first episode boundary after every multiple of this many steps."""
+    buffer_size: int = 1_000_000
+    """Replay memory size; no larger than ``steps`` is ever needed, so that much is allocated."""
+
+    def __post_init__(self) -> None:
+        for name in ("steps", "eval_every", "eval_episodes", "checkpoint_every", "buffer_size"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name} must be at least 1; got {getattr(self, name)}.")
+        if self.start_steps < 0 or self.expl_noise < 0:
+            raise ValueError("start_steps and expl_noise must be >= 0.")
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "RunSettings":
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+
+@dataclass
+class EvalRecord:
+    """One evaluation: after ``step`` env steps, ``mean`` +/- ``std`` of the episode returns."""
+
+    step: int
+    mean: float
+    std: float
+    wall_time: float
+    """Seconds of training so far (summed over resumed sessions)."""
+
+
+@dataclass
+class TrainResult:
+    """What ``train`` returns: the trained agent, the evaluation curve, and where files went."""
+
+    agent: Any
+    evaluations: list[EvalRecord]
+    steps: int
+    wall_time: float
+    out_dir: Path | None
+    episode_returns: list[float] = field(default_factory=list)
+
+    @property
+    def last(self) -> EvalRecord | None:
+        return self.evaluations[-1] if self.evaluations else None
+
+    @property
+    def best(self) -> EvalRecord | None:
+        return max(self.evaluations, key=lambda e: e.mean) if self.evaluations else None
+
+
+def episode_seed(seed: int, episode: int) -> int:
+    """The reset seed of training episode ``episode``: a hash of (seed, episode) in [0, 2^32).
+
+    Why not just seed + episode: that would make run seed 0's episode 1 equal run seed 1's
+    episode 0. SeedSequence mixes the two numbers into independent streams.
+    """
+    return int(np.random.SeedSequence([int(seed), int(episode)]).generate_state(1)[0])
+
+
+def make_agent(state_dim: int, action_dim: int, max_action: float, config: TD3Config | None = None,
+               device: str | torch.device | None = None, actor_cls: type | None = None,
+               critic_cls: type | None = None) -> TD3:
+    """A TD3 agent, optionally with your own actor and/or critic classes plugged in.
+
+    ``actor_cls(state_dim, action_dim, max_action)`` and ``critic_cls(state_dim, action_dim)``
+    must take the same arguments and give the same outputs as ``networks.Actor`` / ``Critic``
+    (the critic returns ``(q1, q2)`` and has ``Q1``). Targets and optimisers are rebuilt for them.
+    """
+    agent = TD3(state_dim, action_dim, max_action, config, device)
+    if actor_cls is not None and actor_cls is not Actor:
+        agent.actor = actor_cls(state_dim, action_dim, max_action).to(agent.device)
+        agent.actor_target = make_target(agent.actor)
+        agent.actor_optimizer = make_adam(agent.actor.parameters(), agent.config.actor_lr,
+                                          agent.device)
+    if critic_cls is not None and critic_cls is not Critic:
+        agent.critic = critic_cls(state_dim, action_dim).to(agent.device)
+        agent.critic_target = make_target(agent.critic)
+        agent.critic_optimizer = make_adam(agent.critic.parameters(), agent.config.critic_lr,
+                                           agent.device)
+    return agent
+
+
+# --------------------------------------------------------------------------------- the loop
+def train(env_id: str = "HalfCheetahBulletEnv-v0", steps: int | None = None, seed: int = 0,
+          out_dir: str | os.PathLike | None = None, *, agent: Any = None,
+          config: TD3Config | None = None, replay_buffer: ReplayBuffer | None = None,
+          actor_cls: type | None = None, critic_cls: type | None = None,
+          start_steps: int = 25_000, expl_noise: float = 0.1, eval_every: int = 5_000,
+          eval_episodes: int = 10, checkpoint_every: int = 10_000, buffer_size: int = 1_000_000,
+          device: str | torch.device | None = None, resume: bool = False,
+          on_eval: Callable[[EvalRecord, list[EvalRecord]], None] | None = None,
+          progress: bool = True, stop_at: int | None = None) -> TrainResult:
+    """Train TD3 on ``env_id`` for ``steps`` env steps; evaluate, log and checkpoint on the way.
+
+    Args:
+        env_id: a gymnasium id; PyBullet ones (HalfCheetahBulletEnv-v0, HopperBulletEnv-v0,
+            Walker2DBulletEnv-v0, AntBulletEnv-v0) or classic ones (Pendulum-v1).
+        steps: total env steps of the run, warm-up included (None: 300,000, or on resume the
+            saved run's total; a larger number trains a resumed run longer).
+        seed: seeds python, numpy, torch, the envs and the exploration noise.
+        out_dir: where ``evaluations.csv``, ``checkpoint.pt``, ``best_actor.pt`` and
+            ``final_actor.pt`` go; None keeps everything in memory (no checkpoints).
+        agent: your own agent (anything with ``select_action``, ``train`` and, for checkpoints,
+            ``state_dict``/``load_state_dict``); default a new ``TD3`` made by ``make_agent``.
+        config: TD3's hyperparameters (``TD3Config()``, the paper's, when None).
+        replay_buffer: your own replay memory (with ``add``, ``sample``, ``__len__``).
+        actor_cls, critic_cls: your own network classes, plugged into a new TD3 agent.
+        start_steps: random warm-up actions before the first update (25,000).
+        expl_noise: exploration noise std in units of max_action (0.1).
+        eval_every, eval_episodes: evaluate every this many steps, over this many episodes.
+        checkpoint_every: checkpoint at the first episode boundary after each multiple.
+        buffer_size: replay memory size (at most ``steps`` rows are allocated).
+        device: "cpu", "cuda" or None (cuda when available).
+        resume: continue from ``out_dir/checkpoint.pt`` if it exists (settings come from it;
+            ``steps`` may be raised to train longer).
+        on_eval: called as ``on_eval(record, history)`` after each evaluation (live plots).
+        progress: show a tqdm progress bar (steps/s and the latest evaluation return).
+        stop_at: stop (with a checkpoint) after this many steps, as if interrupted; for tests
+            and for training in slices from a notebook.
+
+    Returns:
+        TrainResult with the agent, the evaluation records and the wall time.
+    """
+    out = Path(out_dir) if out_dir is not None else None
+    ckpt_file = out / CHECKPOINT_NAME if out is not None else None
+    saved = None
+    if resume:
+        if ckpt_file is None:
+            raise ValueError("resume=True needs out_dir, the folder of the run to continue.")
+        if ckpt_file.exists():
+            saved = load_training_checkpoint(ckpt_file, "cpu")  # raises CheckpointError
+    if saved is not None:
+        settings = RunSettings.from_dict(saved["settings"])
+        if env_id != settings.env_id and env_id != RunSettings.env_id:
+            raise CheckpointError(f"{ckpt_file} is a run on {settings.env_id}; resuming it on "
+                                  f"{env_id} is not possible. Drop --env or pick another --out.")
+        if steps:
+            settings.steps = int(steps)
+        config = TD3Config.from_dict(saved["agent"]["meta"]["config"])
+    else:
+        settings = RunSettings(env_id=env_id, steps=int(steps or RunSettings.steps), seed=int(seed),
+                               start_steps=int(start_steps), expl_noise=float(expl_noise),
+                               eval_every=int(eval_every), eval_episodes=int(eval_episodes),
+                               checkpoint_every=int(checkpoint_every), buffer_size=int(buffer_size))
+    s = settings
+
+    # Seed everything first, so network initialisation is reproducible; resume overwrites
+    # all of these with the saved states below.
+    seed_everything(s.seed)
+    env = make_env(s.env_id, seed=s.seed)  # also seeds env.action_space for the warm-up
+    eval_env = make_env(s.env_id)  # separate instance; its episodes are reset with seed+100+k
+    state_dim, action_dim, max_action = env_dims(env)
+    if agent is None:
+        agent = make_agent(state_dim, action_dim, max_action, config, device, actor_cls, critic_cls)
+    buffer_rows = min(s.buffer_size, max(s.steps, 1))
+    if replay_buffer is None:
+        replay_buffer = ReplayBuffer(state_dim, action_dim, buffer_rows, device=getattr(agent, "device", None))
+    noise_rng = np.random.default_rng(np.random.SeedSequence([s.seed, 0x7D3]))
+
+    # Progress of the run: what a checkpoint holds besides agent, buffer and RNGs.
+    t, episode, ep_return, ep_len, wall_before = 0, 0, 0.0, 0, 0.0
+    history: list[EvalRecord] = []
+    episode_returns: list[float] = []
+    best_mean = -math.inf
+    if saved is not None:
+        t, episode, wall_before, history, episode_returns, best_mean, mid = _restore(
+            saved, agent, replay_buffer, ckpt_file)
+        if mid:  # the final checkpoint of a finished run, taken mid-episode: start a new one
+            episode += 1
+        obs, _ = env.reset(seed=episode_seed(s.seed, episode))
+        restore_rng(saved["rng"], env, noise_rng)
+        del saved
+    else:
+        obs, _ = env.reset(seed=episode_seed(s.seed, 0))
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        _write_csv(out / EVAL_CSV, history)  # on resume: exactly the rows the checkpoint knew
+
+    session_start = time.perf_counter()
+    wall = lambda: wall_before + time.perf_counter() - session_start  # noqa: E731
+    end = s.steps if stop_at is None else min(s.steps, int(stop_at))
+    next_ckpt = (t // s.checkpoint_every + 1) * s.checkpoint_every
+    bar = _progress_bar(s, t, progress)
+
+    def do_eval() -> None:
+        nonlocal best_mean
+        mean, std, _ = evaluate(agent, eval_env, s.eval_episodes, s.seed + 100)
+        rec = EvalRecord(t, mean, std, wall())
+        history.append(rec)
+        if out is not None:
+            _append_csv(out / EVAL_CSV, rec)
+            if mean > best_mean and hasattr(agent, "actor"):
+                save_actor(agent, out / BEST_ACTOR, env_id=s.env_id, step=t, eval_return=mean,
+                           eval_std=std, seed=s.seed)
+        best_mean = max(best_mean, mean)
+        if bar is not None:
+            bar.set_postfix(eval=f"{mean:.1f}", refresh=False)
+        if on_eval is not None:
+            on_eval(rec, history)
+
+    def do_checkpoint(mid_episode: bool) -> None:
+        if out is None or not hasattr(agent, "state_dict"):
+            return
+        state = {
+            "format": FORMAT, "version": VERSION,
+            "settings": asdict(s),
+            "agent": agent.state_dict(),
+            "replay_buffer": replay_buffer.state_dict(),
+            "progress": {"t": t, "episode": episode, "wall_time": wall(),
+                         "mid_episode": bool(mid_episode), "best_mean": best_mean,
+                         "episode_returns": list(map(float, episode_returns))},
+            "evaluations": [asdict(e) for e in history],
+            "rng": capture_rng(env, noise_rng),
+        }
+        atomic_save(state, ckpt_file)
+
+    try:
+        if t == 0 and not history:
+            do_eval()  # the untrained policy: the curve's first point, as in the authors' code
+        last_bar = t
+        while t < end:
+            if t < s.start_steps:
+                a = env.action_space.sample()                   # warm-up: uniform random
+            else:
+                noise = noise_rng.normal(0.0, s.expl_noise * max_action, size=action_dim)
+                a = np.clip(agent.select_action(obs) + noise, -max_action, max_action)
+                a = a.astype(env.action_space.dtype)
+            obs_next, r, terminated, truncated, _ = env.step(a)
+            replay_buffer.add((obs, obs_next, a, r, terminated))  # terminated, never truncated
+            obs = obs_next
+            ep_return += float(r)
+            ep_len += 1
+            t += 1
+            if t > s.start_steps:
+                agent.train(replay_buffer, 1)                     # steps 4-15, once per env step
+            boundary = bool(terminated or truncated)
+            if boundary:
+                episode_returns.append(ep_return)
+                episode += 1
+                obs, _ = env.reset(seed=episode_seed(s.seed, episode))
+                ep_return, ep_len = 0.0, 0
+            if t % s.eval_every == 0:
+                do_eval()
+            if boundary and t >= next_ckpt:
+                do_checkpoint(mid_episode=False)
+                next_ckpt = (t // s.checkpoint_every + 1) * s.checkpoint_every
+            if bar is not None and (t - last_bar >= 100 or t == end):
+                bar.update(t - last_bar)
+                last_bar = t
+        if t >= s.steps and (not history or history[-1].step != t):
+            do_eval()  # the end of the run always has an evaluation
+        do_checkpoint(mid_episode=ep_len > 0)
+        if out is not None and t >= s.steps and hasattr(agent, "actor"):
+            last = history[-1]
+            save_actor(agent, out / FINAL_ACTOR, env_id=s.env_id, step=t, eval_return=last.mean,
+                       eval_std=last.std, seed=s.seed)
+    finally:
+        if bar is not None:
+            bar.close()
+        env.close()
+        eval_env.close()
+    return TrainResult(agent, history, t, wall(), out, episode_returns)
+
+
+def _restore(saved: dict, agent, replay_buffer, source) -> tuple:
+    """Load a checkpoint's agent, buffer and progress; every mismatch is a CheckpointError."""
+    if not hasattr(agent, "load_state_dict"):
+        raise CheckpointError("Resuming needs an agent with load_state_dict (a TD3).")
+    agent.load_state_dict(saved["agent"], source=str(source))
+    rb = saved["replay_buffer"]
+    try:
+        if int(rb["max_size"]) != replay_buffer.max_size and int(rb["size"]) <= replay_buffer.max_size \
+                and int(rb["ptr"]) == int(rb["size"]):
+            rb = {**rb, "max_size": replay_buffer.max_size}  # grown for a longer run, never wrapped
+        replay_buffer.load_state_dict(rb)
+    except (ReplayBufferError, KeyError, RuntimeError) as e:
+        raise CheckpointError(f"{source}: the saved replay buffer does not fit ({e}).") from None
+    p = saved["progress"]
+    history = [EvalRecord(**e) for e in saved["evaluations"]]
+    return (int(p["t"]), int(p["episode"]), float(p["wall_time"]), history,
+            list(p.get("episode_returns", [])), float(p.get("best_mean", -math.inf)),
+            bool(p.get("mid_episode", False)))
+
+
+def _progress_bar(s: RunSettings, t: int, enabled: bool):
+    if not enabled:
+        return None
+    from tqdm.auto import tqdm
+    return tqdm(total=s.steps, initial=t, unit="step", desc=s.env_id, dynamic_ncols=True,
+                mininterval=0.5, smoothing=0.05)
+
+
+def _write_csv(path: Path, history: list[EvalRecord]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["step", "mean_return", "std_return", "wall_time_s"])
+        for rec in history:
+            w.writerow(_csv_row(rec))
+    os.replace(tmp, path)
+
+
+def _append_csv(path: Path, rec: EvalRecord) -> None:
+    with open(path, "a", newline="") as f:
+        csv.writer(f).writerow(_csv_row(rec))
+
+
+def _csv_row(rec: EvalRecord) -> list:
+    return [rec.step, f"{rec.mean:.6f}", f"{rec.std:.6f}", f"{rec.wall_time:.1f}"]
+
+
+def read_evaluations(path: str | os.PathLike) -> list[EvalRecord]:
+    """The evaluation records of a run folder (or of its ``evaluations.csv``)."""
+    path = Path(path)
+    path = path / EVAL_CSV if path.is_dir() else path
+    with open(path, newline="") as f:
+        return [EvalRecord(int(r["step"]), float(r["mean_return"]), float(r["std_return"]),
+                           float(r["wall_time_s"])) for r in csv.DictReader(f)]
+
+
+# --------------------------------------------------------------------------------- notebook help
+def live_learning_curve(title: str = "TD3 learning curve", random_return: float | None = None):
+    """An ``on_eval`` callback that redraws a matplotlib learning curve in a notebook.
+
+    The figure is shown once and updated in place at every evaluation (mean return with a
+    +/- std band); ``random_return`` draws a dashed line for comparison.
+    """
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    handle = display(fig, display_id=True)
+    plt.close(fig)  # shown through the handle only, not again at the cell's end
+
+    def on_eval(rec: EvalRecord, history: list[EvalRecord]) -> None:
+        x = [e.step for e in history]
+        m = np.array([e.mean for e in history])
+        sd = np.array([e.std for e in history])
+        ax.clear()
+        ax.plot(x, m, marker="o", ms=3, label="evaluation return (mean)")
+        ax.fill_between(x, m - sd, m + sd, alpha=0.25, label="+/- std")
+        if random_return is not None:
+            ax.axhline(random_return, ls="--", c="grey", label="random policy")
+        ax.set(xlabel="env steps", ylabel="return", title=f"{title}: {rec.mean:.1f} at {rec.step}")
+        ax.legend(loc="lower right", fontsize=8)
+        fig.tight_layout()
+        if handle is not None:
+            handle.update(fig)
+    return on_eval
+
+
+# --------------------------------------------------------------------------------- command line
+def configure(parser: argparse.ArgumentParser) -> None:
+    d = RunSettings()
+    parser.add_argument("--env", default=d.env_id,
+                        help=f"env id ({d.env_id}; also {', '.join(ENV_CHOICES[1:])} and other "
+                             "gymnasium Box-action envs)")
+    parser.add_argument("--steps", type=int, default=None, help=f"total env steps ({d.steps})")
+    parser.add_argument("--seed", type=int, default=d.seed, help=f"random seed ({d.seed})")
+    parser.add_argument("--out", default=None, help="run folder (runs/ENV/seedS)")
+    parser.add_argument("--resume", default=None, metavar="DIR",
+                        help="continue the run in DIR (settings come from its checkpoint)")
+    parser.add_argument("--start-steps", type=int, default=d.start_steps,
+                        help=f"random warm-up steps ({d.start_steps})")
+    parser.add_argument("--expl-noise", type=float, default=d.expl_noise,
+                        help=f"exploration noise std / max_action ({d.expl_noise})")
+    parser.add_argument("--eval-every", type=int, default=d.eval_every,
+                        help=f"steps between evaluations ({d.eval_every})")
+    parser.add_argument("--eval-episodes", type=int, default=d.eval_episodes,
+                        help=f"episodes per evaluation ({d.eval_episodes})")
+    parser.add_argument("--checkpoint-every", type=int, default=d.checkpoint_every,
+                        help=f"steps between checkpoints ({d.checkpoint_every})")
+    parser.add_argument("--batch-size", type=int, default=TD3Config.batch_size,
+                        help=f"TD3 batch size ({TD3Config.batch_size})")
+    parser.add_argument("--device", default=None, help="cpu or cuda (cuda when available)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch CPU threads (default: torch's choice)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.resume:
+        out = Path(args.resume)
+        if not (out / CHECKPOINT_NAME).exists():
+            raise SystemExit(f"--resume {out}: no {CHECKPOINT_NAME} there yet. Start the run "
+                             f"with --out {out} first (or check the path).")
+        saved = load_training_checkpoint(out / CHECKPOINT_NAME)
+        env_id = saved["settings"]["env_id"]
+        del saved
+    else:
+        env_id = args.env
+        out = Path(args.out) if args.out else Path("runs") / env_id / f"seed{args.seed}"
+        if (out / CHECKPOINT_NAME).exists():
+            raise SystemExit(f"{out} already holds a run; continue it with --resume {out}, or "
+                             "pick another --out.")
+    print(f"td3-teach train: {env_id}, run folder {out}", file=sys.stderr)
+    result = train(env_id, args.steps, args.seed, out,
+                   config=TD3Config(batch_size=args.batch_size), start_steps=args.start_steps,
+                   expl_noise=args.expl_noise, eval_every=args.eval_every,
+                   eval_episodes=args.eval_episodes, checkpoint_every=args.checkpoint_every,
+                   device=args.device, resume=bool(args.resume), progress=not args.no_progress)
+    last = result.last
+    print(f"done: {result.steps} steps in {result.wall_time:.0f} s; last evaluation "
+          f"{last.mean:.1f} +/- {last.std:.1f}; files in {out}")
+    return 0
