@@ -228,6 +228,8 @@ def train(env_id: str = "HalfCheetahBulletEnv-v0", steps: int | None = None, see
     if agent is None:
         agent = make_agent(state_dim, action_dim, max_action, config, device, actor_cls, critic_cls)
     buffer_rows = min(s.buffer_size, max(s.steps, 1))
+    if saved is not None and int(saved["replay_buffer"]["size"]) < int(saved["progress"]["t"]):
+        buffer_rows = int(saved["replay_buffer"]["max_size"])  # it has wrapped: keep its size
     if replay_buffer is None:
         replay_buffer = ReplayBuffer(state_dim, action_dim, buffer_rows, device=getattr(agent, "device", None))
     noise_rng = np.random.default_rng(np.random.SeedSequence([s.seed, 0x7D3]))
@@ -256,6 +258,9 @@ def train(env_id: str = "HalfCheetahBulletEnv-v0", steps: int | None = None, see
     end = s.steps if stop_at is None else min(s.steps, int(stop_at))
     next_ckpt = (t // s.checkpoint_every + 1) * s.checkpoint_every
     bar = _progress_bar(s, t, progress)
+    # A batch cannot be larger than the memory: with start_steps below the batch size the
+    # first updates wait until the buffer holds one batch.
+    min_fill = int(getattr(getattr(agent, "config", None), "batch_size", 1))
 
     def do_eval() -> None:
         nonlocal best_mean
@@ -306,7 +311,7 @@ def train(env_id: str = "HalfCheetahBulletEnv-v0", steps: int | None = None, see
             ep_return += float(r)
             ep_len += 1
             t += 1
-            if t > s.start_steps:
+            if t > s.start_steps and len(replay_buffer) >= min_fill:
                 agent.train(replay_buffer, 1)                     # steps 4-15, once per env step
             boundary = bool(terminated or truncated)
             if boundary:
@@ -342,15 +347,16 @@ def _restore(saved: dict, agent, replay_buffer, source) -> tuple:
     if not hasattr(agent, "load_state_dict"):
         raise CheckpointError("Resuming needs an agent with load_state_dict (a TD3).")
     agent.load_state_dict(saved["agent"], source=str(source))
-    rb = saved["replay_buffer"]
+    rb, p = saved["replay_buffer"], saved["progress"]
     try:
-        if int(rb["max_size"]) != replay_buffer.max_size and int(rb["size"]) <= replay_buffer.max_size \
-                and int(rb["ptr"]) == int(rb["size"]):
-            rb = {**rb, "max_size": replay_buffer.max_size}  # grown for a longer run, never wrapped
+        size = int(rb["size"])
+        if int(rb["max_size"]) != replay_buffer.max_size and size == int(p["t"]) \
+                and size <= replay_buffer.max_size:
+            # A longer run needs a larger memory; rows 0..size-1 are in order (never wrapped).
+            rb = {**rb, "max_size": replay_buffer.max_size, "ptr": size % replay_buffer.max_size}
         replay_buffer.load_state_dict(rb)
     except (ReplayBufferError, KeyError, RuntimeError) as e:
         raise CheckpointError(f"{source}: the saved replay buffer does not fit ({e}).") from None
-    p = saved["progress"]
     history = [EvalRecord(**e) for e in saved["evaluations"]]
     return (int(p["t"]), int(p["episode"]), float(p["wall_time"]), history,
             list(p.get("episode_returns", [])), float(p.get("best_mean", -math.inf)),
