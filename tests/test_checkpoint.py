@@ -1,0 +1,145 @@
+"""Checkpoints: atomic writes, weights_only reads, RNG round trips, and clear CheckpointErrors for
+corrupt, truncated and mismatched files (with nothing already saved overwritten)."""
+
+from __future__ import annotations
+
+import random
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from td3_teach import TD3, TD3Config
+from td3_teach.checkpoint import (atomic_save, capture_rng, load_actor, load_policy,
+                                  load_training_checkpoint, restore_rng)
+from td3_teach.envs import make_env
+from td3_teach.errors import CheckpointError
+from td3_teach.networks import Actor
+from td3_teach.trainer import train
+
+torch.set_num_threads(1)
+TINY = dict(start_steps=100, eval_every=200, eval_episodes=1, checkpoint_every=200,
+            progress=False, device="cpu", config=TD3Config(batch_size=32))
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory) -> Path:
+    """A finished 400-step Pendulum run: checkpoint.pt, evaluations.csv, actor files."""
+    out = tmp_path_factory.mktemp("run")
+    train("Pendulum-v1", 400, 1, out, **TINY)
+    return out
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def copy_run(run_dir: Path, tmp_path: Path) -> Path:
+    dst = tmp_path / "run"
+    shutil.copytree(run_dir, dst)
+    return dst
+
+
+def test_checkpoint_holds_every_part_and_loads_with_weights_only(run_dir: Path) -> None:
+    d = torch.load(run_dir / "checkpoint.pt", weights_only=True)
+    assert {"settings", "agent", "replay_buffer", "progress", "rng", "evaluations"} <= set(d)
+    assert d["progress"]["t"] == 400 and d["replay_buffer"]["size"] == 400
+    assert d["replay_buffer"]["s"].shape == (400, 3)  # filled rows only
+    assert {"python", "numpy_global", "torch_cpu", "noise", "env", "action_space"} <= set(d["rng"])
+    assert {"actor", "actor_target", "critic", "critic_target", "actor_optimizer",
+            "critic_optimizer"} <= set(d["agent"])
+
+
+def test_rng_states_round_trip_through_a_weights_only_file(tmp_path: Path) -> None:
+    env = make_env("Pendulum-v1", seed=0)
+    noise = np.random.default_rng(7)
+    random.seed(1); np.random.seed(2); torch.manual_seed(3)  # noqa: E702
+    np.random.normal(size=3)  # leaves a cached gaussian in numpy's legacy state
+    atomic_save(capture_rng(env, noise), tmp_path / "rng.pt")
+
+    def draws():
+        return (random.random(), np.random.normal(), torch.rand(1).item(), noise.normal(),
+                env.action_space.sample().tolist(), env.unwrapped.np_random.random())
+    first = draws()
+    draws()  # move every generator on
+    restore_rng(torch.load(tmp_path / "rng.pt", weights_only=True), env, noise)
+    assert draws() == first
+
+
+def test_atomic_save_keeps_the_old_file_when_writing_fails(tmp_path: Path, monkeypatch) -> None:
+    path = tmp_path / "checkpoint.pt"
+    atomic_save({"x": torch.ones(3)}, path)
+    good = path.read_bytes()
+
+    def broken_save(obj, f, *a, **k):
+        f.write(b"half a file")
+        raise OSError("disk full")
+    monkeypatch.setattr(torch, "save", broken_save)
+    with pytest.raises(OSError, match="disk full"):
+        atomic_save({"x": torch.zeros(3)}, path)
+    assert path.read_bytes() == good
+    assert not (tmp_path / "checkpoint.pt.tmp").exists()
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage", "empty"])
+def test_damaged_checkpoint_is_a_clear_error_and_nothing_is_overwritten(
+        run_dir: Path, tmp_path: Path, damage: str) -> None:
+    run = copy_run(run_dir, tmp_path)
+    ckpt = run / "checkpoint.pt"
+    data = ckpt.read_bytes()
+    ckpt.write_bytes({"truncated": data[: len(data) // 2], "garbage": b"\x00not a zip" * 100,
+                      "empty": b""}[damage])
+    before = snapshot(run)
+    with pytest.raises(CheckpointError, match="truncated or corrupt"):
+        train("Pendulum-v1", 600, 1, run, resume=True, progress=False)
+    assert snapshot(run) == before
+
+
+def test_checkpoint_of_another_env_is_refused(run_dir: Path, tmp_path: Path) -> None:
+    run = copy_run(run_dir, tmp_path)
+    before = snapshot(run)
+    with pytest.raises(CheckpointError, match="is a run on Pendulum-v1"):
+        train("MountainCarContinuous-v0", 600, 1, run, resume=True, progress=False)
+    assert snapshot(run) == before
+
+
+def test_checkpoint_with_wrong_network_shapes_is_refused(run_dir: Path, tmp_path: Path) -> None:
+    run = copy_run(run_dir, tmp_path)
+    d = torch.load(run / "checkpoint.pt", weights_only=True)
+    d["agent"]["actor"]["layer_1.weight"] = torch.zeros(400, 5)  # as if state_dim were 5
+    atomic_save(d, run / "checkpoint.pt")
+    before = snapshot(run)
+    with pytest.raises(CheckpointError, match=r"layer_1.weight.*\(400, 5\)"):
+        train("Pendulum-v1", 600, 1, run, resume=True, progress=False)
+    assert snapshot(run) == before
+
+
+def test_incomplete_or_foreign_files_are_refused(run_dir: Path, tmp_path: Path) -> None:
+    d = torch.load(run_dir / "checkpoint.pt", weights_only=True)
+    del d["replay_buffer"]
+    atomic_save(d, tmp_path / "checkpoint.pt")
+    with pytest.raises(CheckpointError, match="lacks.*replay_buffer"):
+        load_training_checkpoint(tmp_path)
+    with pytest.raises(CheckpointError, match="not a training checkpoint"):
+        load_training_checkpoint(run_dir / "final_actor.pt")
+    with pytest.raises(CheckpointError, match="No checkpoint"):
+        load_training_checkpoint(tmp_path / "missing")
+
+
+def test_actor_file_is_small_and_acts_like_the_trained_agent(run_dir: Path) -> None:
+    actor, meta = load_actor(run_dir / "final_actor.pt")
+    assert isinstance(actor, Actor) and meta["env_id"] == "Pendulum-v1" and meta["step"] == 400
+    agent, env_id = load_policy(run_dir)
+    assert isinstance(agent, TD3) and env_id == "Pendulum-v1"
+    s = torch.randn(5, 3)
+    torch.testing.assert_close(actor(s), agent.actor(s), rtol=0, atol=0)
+    assert (run_dir / "final_actor.pt").stat().st_size < 600_000
+
+
+def test_td3_save_file_loads_as_a_policy_without_env(tmp_path: Path) -> None:
+    agent = TD3(3, 1, 2.0, device="cpu")
+    agent.save(tmp_path / "agent.pt")
+    loaded, env_id = load_policy(tmp_path / "agent.pt")
+    assert env_id is None and isinstance(loaded, TD3)
