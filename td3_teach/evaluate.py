@@ -41,6 +41,19 @@ def as_policy(agent) -> Callable[[np.ndarray], np.ndarray]:
                     "select_action), an actor nn.Module, or a function obs -> action.")
 
 
+def check_fits(agent, env: gym.Env) -> None:
+    """An agent trained on one env cannot act in another with other sizes: say so plainly."""
+    want = getattr(agent, "state_dim", None)
+    if want is None and isinstance(agent, nn.Module) and hasattr(agent, "layer_1"):
+        want = agent.layer_1.in_features
+    have = env.observation_space.shape
+    if want is not None and have is not None and tuple(have) != (int(want),):
+        name = env.spec.id if env.spec else type(env.unwrapped).__name__
+        raise ValueError(f"The agent takes observations of size {want}, but {name} gives shape "
+                         f"{tuple(have)}: it was trained on another environment. Pass the env it "
+                         "was trained on (--env), or load the matching checkpoint.")
+
+
 def run_episode(policy: Callable[[np.ndarray], np.ndarray], env: gym.Env, seed: int,
                 on_step: Callable[[gym.Env], None] | None = None) -> tuple[float, int]:
     """One episode of ``policy`` from ``env.reset(seed=seed)``: (return, length).
@@ -76,6 +89,7 @@ def evaluate(agent, env_id: str | gym.Env = "HalfCheetahBulletEnv-v0", episodes:
     own = isinstance(env_id, str)
     env = make_env(env_id) if own else env_id
     try:
+        check_fits(agent, env)
         returns = [run_episode(policy, env, seed + k)[0] for k in range(int(episodes))]
     finally:
         if own:

@@ -1,0 +1,141 @@
+"""Record a video of a policy: one deterministic episode, rendered off-screen, saved as MP4.
+
+Frames come from ``render_mode="rgb_array"`` (PyBullet renders them with its TinyRenderer on the
+CPU: no display, no GPU needed) and are encoded by ffmpeg through ``imageio`` (the
+``imageio-ffmpeg`` wheel ships its own ffmpeg binary). Frames are written as they are produced,
+so a long episode never has to fit in memory.
+
+Command line: ``td3-teach watch CHECKPOINT --out run.mp4 [--env ENV] [--max-steps N]``.
+In a notebook: ``show_video(record_video(agent, "HalfCheetahBulletEnv-v0"))``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .envs import make_env
+from .evaluate import as_policy, check_fits
+
+
+class _StopEpisode(Exception):
+    """Raised by the frame grabber to end a recording after ``max_steps`` steps."""
+
+
+def record_video(agent, env_id: str = "HalfCheetahBulletEnv-v0",
+                 path: str | os.PathLike = "run.mp4", seed: int = 100,
+                 max_steps: int | None = None, width: int = 320, height: int = 240,
+                 fps: int | None = None) -> Path:
+    """Record one deterministic episode of ``agent`` on ``env_id`` to the MP4 file ``path``.
+
+    Args:
+        agent: a TD3 agent, an actor module, or a function obs -> action.
+        seed: the episode starts from ``env.reset(seed=seed)`` (100: the first evaluation
+            episode, so the video shows a return the evaluation also saw).
+        max_steps: stop after this many steps (None: the whole episode; HalfCheetah's is 1000
+            steps, about 30 s to render at 320x240 on one CPU core).
+        width, height: frame size for PyBullet envs (multiples of 16 keep ffmpeg from resizing).
+        fps: frames per second of the video (None: the env's ``render_fps``, else 30).
+
+    Returns:
+        The path of the written video. The episode's return and length are printed by the
+        ``watch`` command; ``record_episode`` returns them too.
+    """
+    return record_episode(agent, env_id, path, seed, max_steps, width, height, fps)[0]
+
+
+def record_episode(agent, env_id: str, path: str | os.PathLike, seed: int = 100,
+                   max_steps: int | None = None, width: int = 320, height: int = 240,
+                   fps: int | None = None) -> tuple[Path, float, int]:
+    """``record_video`` that also returns the episode's (return, length) as recorded."""
+    import imageio.v2 as imageio
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    policy = as_policy(agent)
+    env = make_env(env_id, render_mode="rgb_array")
+    try:
+        check_fits(agent, env)
+    except ValueError:
+        env.close()
+        raise
+    base = env.unwrapped
+    if hasattr(base, "_render_width"):  # PyBullet envs: the TinyRenderer's image size
+        base._render_width, base._render_height = int(width), int(height)
+    fps = int(fps or env.metadata.get("render_fps") or 30)
+    tmp = path.with_name(path.stem + ".tmp" + path.suffix)
+    writer = imageio.get_writer(tmp, fps=fps, codec="libx264", pixelformat="yuv420p",
+                                quality=7, macro_block_size=16, ffmpeg_log_level="error")
+    total, length = 0.0, 0
+    try:
+        obs, _ = env.reset(seed=int(seed))
+        writer.append_data(_frame(env.render()))
+        done = False
+        while not done and (max_steps is None or length < max_steps):
+            obs, r, terminated, truncated, _ = env.step(policy(obs))
+            total += float(r)
+            length += 1
+            done = terminated or truncated
+            writer.append_data(_frame(env.render()))
+    except BaseException:
+        writer.close()
+        tmp.unlink(missing_ok=True)
+        raise
+    finally:
+        env.close()
+    writer.close()
+    os.replace(tmp, path)  # a half-written video never takes the name
+    return path, total, length
+
+
+def _frame(frame) -> np.ndarray:
+    if frame is None:
+        raise RuntimeError("env.render() returned None; the env was not made with "
+                           "render_mode='rgb_array'.")
+    frame = np.asarray(frame)
+    if frame.ndim != 3 or frame.shape[2] not in (3, 4):
+        raise RuntimeError(f"env.render() gave an array of shape {frame.shape}; expected an "
+                           "RGB image (height, width, 3).")
+    return np.ascontiguousarray(frame[:, :, :3], dtype=np.uint8)
+
+
+def show_video(path: str | os.PathLike, width: int = 480):
+    """The video embedded in the notebook (base64 in the cell's output, so it survives the
+    notebook being moved or shared)."""
+    from IPython.display import Video
+    return Video(str(path), embed=True, width=width, html_attributes="controls loop autoplay muted")
+
+
+# --------------------------------------------------------------------------------- command line
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("checkpoint", help="a run folder, a training checkpoint, an actor file, "
+                                           "a TD3.save file, or 'pretrained'")
+    parser.add_argument("--out", default="run.mp4", help="video file to write (run.mp4)")
+    parser.add_argument("--env", default=None, help="env id (default: the checkpoint's)")
+    parser.add_argument("--seed", type=int, default=100, help="the episode's reset seed (100)")
+    parser.add_argument("--max-steps", type=int, default=None, help="stop after N steps")
+    parser.add_argument("--width", type=int, default=320)
+    parser.add_argument("--height", type=int, default=240)
+    parser.add_argument("--device", default="cpu")
+
+
+def run(args: argparse.Namespace) -> int:
+    from .checkpoint import load_policy
+
+    if args.checkpoint == "pretrained":
+        from .pretrained import load_pretrained
+        env_id = args.env or "HalfCheetahBulletEnv-v0"
+        agent = load_pretrained(env_id, device=args.device)
+    else:
+        agent, stored_env = load_policy(args.checkpoint, args.device)
+        env_id = args.env or stored_env
+    if env_id is None:
+        raise SystemExit(f"{args.checkpoint} does not say which env it was trained on; pass "
+                         "--env ENV_ID (e.g. --env HalfCheetahBulletEnv-v0).")
+    path, total, length = record_episode(agent, env_id, args.out, args.seed, args.max_steps,
+                                         args.width, args.height)
+    print(f"wrote {path}: {length} steps of {env_id}, return {total:.1f}")
+    return 0
