@@ -1,0 +1,186 @@
+"""Overestimation benchmark (the paper's Figure 1): critic estimate vs true value over training.
+
+    python benchmarks/overestimation.py --env Pendulum-v1 --steps 15000 --seeds 0 1 2 3 4
+
+Trains DDPG-style (``TD3Config.ddpg()``: TD3's networks and hyperparameters, all three tricks
+off) and TD3 on each seed. Every ``--measure-every`` steps ``td3_teach.overestimation.measure``
+compares the critic's mean Q1(s, pi(s)) over the states of 5 fresh deterministic episodes with
+the discounted return really collected from those states (Monte Carlo, gamma 0.99, each return
+summed over at least 459 steps past the time limit; see the module's docstring on truncation).
+
+Writes to ``--results`` (benchmarks/results/):
+  overestimation_ENV.csv  every measurement: method, seed, step, estimate, true, bias, eval_return
+  overestimation_ENV.png  estimate (solid) and true value (dashed), mean over seeds, and the bias
+  overestimation_ENV.md   the final measurement per method, mean +/- std over seeds, and how
+                          it was produced (command, settings, wall times)
+
+Runs are stored in ``--runs`` and reused when the settings match, so the ablation benchmark
+(benchmarks/ablation.py, same --runs) and this one train TD3 and DDPG-style only once.
+One torch thread per run; runs go one after another.
+
+Why Pendulum-v1 and batch 100: see benchmarks/results/provenance.md (a 2-core CPU, shared).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import platform
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from td3_teach.overestimation import run_cached
+
+RESULTS = Path(__file__).resolve().parent / "results"
+METHODS = ("DDPG-style", "TD3")
+COLORS = {"DDPG-style": "tab:red", "TD3": "tab:blue", "TD3-CDQ": "tab:orange",
+          "TD3-TPS": "tab:green", "TD3-DP": "tab:purple"}
+
+
+def common_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--env", default="Pendulum-v1")
+    p.add_argument("--steps", type=int, default=15_000, help="env steps per run (15000)")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--batch-size", type=int, default=100,
+                   help="TD3 batch size (100, the paper's Table 3 value)")
+    p.add_argument("--start-steps", type=int, default=1_000, help="random warm-up steps (1000)")
+    p.add_argument("--measure-every", type=int, default=1_000,
+                   help="steps between evaluations + measurements (1000)")
+    p.add_argument("--eval-episodes", type=int, default=10)
+    p.add_argument("--measure-episodes", type=int, default=5)
+    p.add_argument("--runs", default="runs/ablation", help="where single runs are stored")
+    p.add_argument("--results", default=str(RESULTS))
+    p.add_argument("--threads", type=int, default=1)
+
+
+def train_all(args, methods) -> dict[str, dict[int, dict]]:
+    """Every (method, seed), seeds in the outer loop so an early stop leaves whole seeds."""
+    torch.set_num_threads(args.threads)
+    out: dict[str, dict[int, dict]] = {m: {} for m in methods}
+    for seed in args.seeds:
+        for m in methods:
+            out[m][seed] = run_cached(
+                args.runs, m, seed, env_id=args.env, steps=args.steps, batch_size=args.batch_size,
+                log=lambda s: print(s, flush=True), start_steps=args.start_steps,
+                measure_every=args.measure_every, eval_episodes=args.eval_episodes,
+                measure_episodes=args.measure_episodes)
+    return out
+
+
+def stack(runs: dict[int, dict], key: str) -> tuple[np.ndarray, np.ndarray]:
+    """(steps, values (n_seeds, n_steps)) of one column over the seeds of one method."""
+    steps = np.array([r["step"] for r in next(iter(runs.values()))["records"]])
+    vals = np.array([[r[key] for r in run["records"]] for run in runs.values()])
+    return steps, vals
+
+
+def mean_std(x: np.ndarray) -> tuple[float, float]:
+    """Mean and sample std (ddof=1; 0 for a single seed) over seeds."""
+    return float(np.mean(x)), float(np.std(x, ddof=1)) if len(x) > 1 else 0.0
+
+
+def provenance(args, runs: dict[str, dict[int, dict]]) -> list[str]:
+    lines = ["## How this was produced", "",
+             "```", "python " + " ".join(shlex.quote(a) for a in sys.argv), "```", "",
+             f"env {args.env}; {args.steps} env steps per run ({args.start_steps} random warm-up "
+             f"steps, then one update per step); batch {args.batch_size}; seeds "
+             f"{', '.join(map(str, args.seeds))}; evaluation ({args.eval_episodes} episodes) and "
+             f"measurement ({args.measure_episodes} fresh episodes) every {args.measure_every} "
+             f"steps; torch {torch.__version__}, {args.threads} thread(s), "
+             f"{platform.processor() or platform.machine()}, on a 2-core machine shared with "
+             "other jobs (wall times are only indicative).", "",
+             "| run | seed | wall time (s) | steps/s |", "|---|---|---|---|"]
+    for m, by_seed in runs.items():
+        for seed, r in by_seed.items():
+            lines.append(f"| {m} | {seed} | {r['wall_time']:.0f} | {r['steps_per_s']:.0f} |")
+    total = sum(r["wall_time"] for by in runs.values() for r in by.values())
+    return lines + ["", f"Total training wall time: {total:.0f} s ({total / 60:.1f} min)."]
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    common_args(p)
+    p.add_argument("--methods", nargs="+", default=list(METHODS))
+    args = p.parse_args(argv)
+    t0 = time.perf_counter()
+    runs = train_all(args, args.methods)
+
+    results = Path(args.results)
+    results.mkdir(parents=True, exist_ok=True)
+    stem = f"overestimation_{args.env}"
+    with open(results / f"{stem}.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["method", "seed", "step", "estimate", "true", "bias", "eval_return"])
+        for m, by_seed in runs.items():
+            for seed, run in by_seed.items():
+                for r in run["records"]:
+                    w.writerow([m, seed, int(r["step"]), f"{r['estimate']:.3f}", f"{r['true']:.3f}",
+                                f"{r['bias']:.3f}", f"{r['eval_return']:.3f}"])
+    plot(runs, results / f"{stem}.png", args.env)
+
+    n = len(args.seeds)
+    lines = [f"# Overestimation: {args.env}, critic estimate vs true value", "",
+             f"At the final measurement (step {args.steps}); mean +/- std over {n} seeds "
+             "(sample std). estimate = mean Q1(s, pi(s)); true = mean discounted Monte Carlo "
+             "return from the same states; bias = estimate - true (> 0: overestimation). "
+             "Over the whole run: mean bias over all measurements after the warm-up.", "",
+             "| method | estimate | true | bias (final) | bias / abs(true) | mean bias after warm-up | "
+             "seeds with final bias > 0 | final eval return |",
+             "|---|---|---|---|---|---|---|---|"]
+    for m, by_seed in runs.items():
+        steps, est = stack(by_seed, "estimate")
+        _, tru = stack(by_seed, "true")
+        _, ret = stack(by_seed, "eval_return")
+        bias = est - tru
+        after = steps > args.start_steps
+        e, t, b = mean_std(est[:, -1]), mean_std(tru[:, -1]), mean_std(bias[:, -1])
+        rel = mean_std(bias[:, -1] / np.abs(tru[:, -1]))
+        whole = mean_std(bias[:, after].mean(axis=1))
+        lines.append(f"| {m} | {e[0]:.1f} +/- {e[1]:.1f} | {t[0]:.1f} +/- {t[1]:.1f} | "
+                     f"{b[0]:+.1f} +/- {b[1]:.1f} | {100 * rel[0]:+.1f} % +/- {100 * rel[1]:.1f} % | "
+                     f"{whole[0]:+.1f} +/- {whole[1]:.1f} | {int((bias[:, -1] > 0).sum())}/{n} | "
+                     f"{mean_std(ret[:, -1])[0]:.1f} +/- {mean_std(ret[:, -1])[1]:.1f} |")
+    lines += ["", f"![estimate vs true]({stem}.png)", ""] + provenance(args, runs)
+    lines.append(f"Script wall time (including reused runs read from disk): "
+                 f"{time.perf_counter() - t0:.0f} s.")
+    (results / f"{stem}.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return 0
+
+
+def plot(runs: dict[str, dict[int, dict]], path: Path, env_id: str) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
+    for m, by_seed in runs.items():
+        c = COLORS.get(m)
+        steps, est = stack(by_seed, "estimate")
+        _, tru = stack(by_seed, "true")
+        for ax, vals, ls, lab in ((ax1, est, "-", "estimate Q1(s, pi(s))"),
+                                  (ax1, tru, "--", "true discounted return")):
+            mu, sd = vals.mean(0), vals.std(0)
+            ax.plot(steps, mu, ls, c=c, label=f"{m}: {lab}")
+            ax.fill_between(steps, mu - sd, mu + sd, color=c, alpha=0.12)
+        b = est - tru
+        ax2.plot(steps, b.mean(0), c=c, label=f"{m} ({len(by_seed)} seeds)")
+        ax2.fill_between(steps, b.mean(0) - b.std(0), b.mean(0) + b.std(0), color=c, alpha=0.15)
+    ax1.set(xlabel="env steps", ylabel="value", title=f"{env_id}: critic estimate vs true value")
+    ax2.axhline(0, c="k", lw=0.8)
+    ax2.set(xlabel="env steps", ylabel="estimate - true",
+            title="bias (> 0: overestimation); mean +/- std over seeds")
+    ax1.legend(fontsize=7)
+    ax2.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
