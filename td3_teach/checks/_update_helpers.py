@@ -1,0 +1,179 @@
+"""What the checks of steps 9 to 15 (the TD3 update) share beyond ``_core``.
+
+Seeded sizes and networks (so a hard-coded answer fails under another seed), the lecture's
+typos recognised in an ``AttributeError``, and the names a learner's function uses (to tell,
+after a check has seen something go wrong, *which* mistake it was).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dis
+import difflib
+import re
+from dataclasses import dataclass
+from types import CodeType
+from typing import Any, Callable, Iterator
+
+import torch
+from torch import nn
+
+from ._core import CheckFailed, LearnerCodeError, call_learner
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """Batch and network sizes of one check run, drawn from its seed."""
+
+    B: int
+    state_dim: int
+    action_dim: int
+    max_action: float
+
+
+def sizes(seed: int) -> Sizes:
+    """Small sizes that differ from seed to seed; state_dim != action_dim, so swapping s and a
+    changes which weights meet which input."""
+    g = torch.Generator().manual_seed(9_000 + int(seed))
+
+    def draw(low: int, high: int) -> int:
+        return low + int(torch.randint(0, high - low + 1, (1,), generator=g))
+
+    B, state_dim, action_dim = draw(6, 40), draw(2, 9), draw(1, 4)
+    if state_dim == action_dim:
+        state_dim += 1
+    return Sizes(B, state_dim, action_dim, (0.5, 1.0, 2.0)[draw(0, 2)])
+
+
+def generator(seed: int, step: int) -> torch.Generator:
+    """A generator for one step's check inputs (independent of torch's global RNG)."""
+    return torch.Generator().manual_seed(1000 * step + int(seed))
+
+
+@contextlib.contextmanager
+def seeded(seed: int) -> Iterator[None]:
+    """Build networks from a fixed seed without touching the learner's global RNG state."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(seed))
+        yield
+
+
+def snapshot(net: nn.Module) -> dict[str, torch.Tensor]:
+    """A detached copy of every parameter, by name."""
+    return {k: p.detach().clone() for k, p in net.named_parameters()}
+
+
+def changed(net: nn.Module, before: dict[str, torch.Tensor]) -> list[str]:
+    """Names of the parameters whose values differ from ``before``."""
+    return [k for k, p in net.named_parameters() if not torch.equal(p.detach(), before[k])]
+
+
+# --------------------------------------------------------------------------- the learner's code
+def _code_objects(code: CodeType) -> Iterator[CodeType]:
+    yield code
+    for c in code.co_consts:
+        if isinstance(c, CodeType):
+            yield from _code_objects(c)
+
+
+def _code_of(fn: Any) -> CodeType | None:
+    fn = getattr(fn, "__func__", fn)
+    return getattr(fn, "__code__", None)
+
+
+def names_used(fn: Any) -> list[str]:
+    """Global and attribute names the function uses (``co_names``), in order of first use,
+    nested functions included. Local variables are not in it."""
+    code = _code_of(fn)
+    if code is None:
+        return []
+    out: list[str] = []
+    for c in _code_objects(code):
+        out += [n for n in c.co_names if n not in out]
+    return out
+
+
+def first_use(fn: Any, name: str) -> int | None:
+    """Offset (in bytecode order) of the first instruction that names ``name``, or None."""
+    code = _code_of(fn)
+    if code is None:
+        return None
+    for ins in dis.get_instructions(code):
+        if ins.argval == name and ins.opname not in ("LOAD_CONST", "RETURN_CONST"):
+            return ins.offset
+    return None
+
+
+def assigns_attribute(fn: Any, attr: str) -> bool:
+    """True when the function *assigns* ``x.attr = ...`` (e.g. the lecture's ``.copy_ = ...``)."""
+    code = _code_of(fn)
+    if code is None:
+        return False
+    return any(ins.opname == "STORE_ATTR" and ins.argval == attr
+               for c in _code_objects(code) for ins in dis.get_instructions(c))
+
+
+# --------------------------------------------------------------------------- calling it
+TYPOS = {
+    "zero": ("the lecture's `self.critic_optimizer.zero.grad()`",
+             "An optimizer has no attribute `zero`; the method is one word with an underscore."),
+    "grad_zero": ("the lecture's `self.actor_optimizer.grad_zero()`",
+                  "The words are the other way round in torch."),
+    "steo": ("the lecture's `self.actor_optimizer.steo()`",
+             "A one-letter typo in the optimizer's update method."),
+}
+REAL_METHODS = ["zero_grad", "step", "backward", "detach", "mean", "parameters", "Q1", "copy_",
+                "lerp_", "mul_", "add_", "named_parameters"]
+
+
+def call_update(step: int, what: str, fn: Callable, *args: Any, hint: str = "") -> Any:
+    """``call_learner``, plus names for the errors the update steps typically raise: the
+    lecture's typos, a second ``backward()`` on one graph, an in-place write into a parameter
+    that takes gradients."""
+    try:
+        return call_learner(step, what, fn, *args, hint=hint)
+    except LearnerCodeError as e:
+        text = e.problem
+        m = re.search(r"AttributeError.*has no attribute '(\w+)'", text)
+        if m:
+            attr = m.group(1)
+            if attr in TYPOS:
+                bug, why = TYPOS[attr]
+                raise LearnerCodeError(step, text, why=why, hint="Look up the method's name in "
+                                       "the torch docs (torch.optim.Optimizer).", bug=bug) from None
+            if attr == "Q2":
+                raise LearnerCodeError(step, text, hint="The critic has `forward(s, a)` returning "
+                                       "(q1, q2) and a `Q1(s, a)` method; there is no Q2 method.") \
+                    from None
+            close = difflib.get_close_matches(attr, REAL_METHODS, n=1)
+            if close:
+                raise LearnerCodeError(step, text, hint=f"Did you mean `{close[0]}`?") from None
+        if "backward through the graph a second time" in text:
+            raise LearnerCodeError(step, text + " (backward() ran twice on the same loss)",
+                                   why="One loss, one backward: a second backward would add the "
+                                   "same gradient again (and torch has already freed the graph).",
+                                   hint="Call backward() exactly once per update.") from None
+        if step in (14, 15) and "leaf Variable that requires grad is being used in an in-place" in text:
+            raise LearnerCodeError(step, text + " (in-place write into a parameter that takes "
+                                   "gradients)",
+                                   why="Writing into a network's weights is not a step autograd "
+                                   "should record; outside of no-grad mode torch refuses it for "
+                                   "parameters that require grad.",
+                                   hint="Do the update inside `with torch.no_grad():` (or on "
+                                   "`.data`).") from None
+        raise
+
+
+def fail_if_uses(step: int, fn: Callable, name: str, forbidden: dict[str, tuple[str, str]]) -> None:
+    """Fail when the learner's function refers to a global or attribute it must not use
+    (``forbidden``: name -> (why, hint)). Checked before running it: such a name may well exist
+    in the notebook, with other sizes, and fail in a confusing way."""
+    used = names_used(fn)
+    for bad, (why, hint) in forbidden.items():
+        if bad in used:
+            raise CheckFailed(step, f"{name} uses `{bad}`.", why=why, hint=hint)
+
+
+def close(a: torch.Tensor, b: torch.Tensor, atol: float = 1e-5) -> bool:
+    a, b = a.detach().cpu().float(), b.detach().cpu().float()
+    return a.shape == b.shape and torch.allclose(a, b, atol=atol, rtol=1e-4)
