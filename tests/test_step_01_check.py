@@ -1,0 +1,145 @@
+"""Step 1's check: passes the solution, and names each classic mistake injected into it."""
+
+import pytest
+
+from td3_teach import checks
+from notebook_code import exercise_namespace
+
+NB = "01_replay_buffer.ipynb"
+
+
+def run_check(replace=None, seed=0):
+    ns = exercise_namespace(NB, replace)
+    return checks.step01(ns["ReplayBuffer"], ns["store_step"], seed=seed)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_step01_check_passes_the_solution(seed):
+    assert run_check(seed=seed).text().startswith("Step 1 ✓")
+
+
+def test_step01_check_passes_the_buffer_alone():
+    ns = exercise_namespace(NB)
+    assert "store_step" not in checks.step01(ns["ReplayBuffer"]).text()
+
+
+SAMPLE_IDX = "idx = np.random.randint(0, self.size, size=batch_size)"
+MUTATIONS = {
+    # the ring
+    "buffer grows past max_size": (
+        {"self.size = min(self.size + 1, self.max_size)": "self.size = self.size + 1"},
+        "grows past max_size"),
+    "write position does not wrap": (
+        {"self.ptr = (self.ptr + 1) % self.max_size": "self.ptr = self.ptr + 1"}, "wrap"),
+    "full buffer keeps the oldest (never overwrites)": (
+        {"s, s_next, a, r, terminated = transition":
+         "if self.size == self.max_size:\n            return\n"
+         "        s, s_next, a, r, terminated = transition"}, "overwritten"),
+    # sampling
+    "samples the first rows, not random ones": (
+        {SAMPLE_IDX: "idx = np.arange(batch_size)"}, "same transitions"),
+    "samples only among the first batch_size rows": (
+        {SAMPLE_IDX: "idx = np.random.randint(0, batch_size, size=batch_size)"}, "never drawn"),
+    "off by one: the newest row is never drawn": (
+        {SAMPLE_IDX: "idx = np.random.randint(0, self.size - 1, size=batch_size)"}, "upper end"),
+    "samples empty rows (up to max_size)": (
+        {SAMPLE_IDX: "idx = np.random.randint(0, self.max_size, size=batch_size)"}, "never written"),
+    "samples below the write position only": (
+        {SAMPLE_IDX: "idx = np.random.randint(0, self.ptr, size=batch_size)"}, "write position"),
+    "not uniform (min of two draws)": (
+        {SAMPLE_IDX: "idx = np.minimum(np.random.randint(0, self.size, size=batch_size), "
+                     "np.random.randint(0, self.size, size=batch_size))"}, "not uniform"),
+    "separate random indices per field": (
+        {"torch.as_tensor(x[idx])": "torch.as_tensor(x[np.random.randint(0, self.size, size=batch_size)])"},
+        "mixes transitions"),
+    # types and shapes
+    "r stored flat, sampled as (B,)": (
+        {"self.r = np.zeros((self.max_size, 1), dtype=np.float32)":
+         "self.r = np.zeros(self.max_size, dtype=np.float32)"}, "broadcasts"),
+    "float64 storage (numpy's default)": (
+        {"self.s = np.zeros((self.max_size, state_dim), dtype=np.float32)":
+         "self.s = np.zeros((self.max_size, state_dim))"}, "float64"),
+    "returns numpy arrays": ({"torch.as_tensor(x[idx])": "x[idx]"}, "numpy"),
+    "forgot return in sample": ({"return tuple(": "tuple("}, "return"),
+    "the lecture's batch_dones list bug": (
+        {"fields = (self.s, self.s_next, self.a, self.r, self.terminated)":
+         "batch_states, batch_next_states, batch_actions, batch_rewards, batch_dones = [], [], [], []"},
+        "batch_dones"),
+    # what is stored
+    "s and s_next swapped in add": (
+        {"self.s[i], self.s_next[i], self.a[i] = s, s_next, a":
+         "self.s[i], self.s_next[i], self.a[i] = s_next, s, a"}, "swapped"),
+    "stores not_done = 1 - terminated": (
+        {"self.r[i], self.terminated[i] = r, terminated":
+         "self.r[i], self.terminated[i] = r, 1.0 - terminated"}, "1 - terminated"),
+    "keeps references (the lecture's list of tuples)": (
+        {"self.s = np.zeros((self.max_size, state_dim), dtype=np.float32)":
+         "self.s = [np.zeros(state_dim)] * self.max_size",
+         "fields = (self.s, ": "fields = (np.array(self.s, dtype=np.float32), "},
+        "reference"),
+    # store_step: terminated vs truncated
+    "stores terminated or truncated (the lecture's done)": (
+        {"replay_buffer.add((s, s_next, a, r, terminated))":
+         "replay_buffer.add((s, s_next, a, r, terminated or truncated))"}, "terminated only"),
+    "episode ends on terminated only": (
+        {"return terminated or truncated": "return terminated"}, "never end"),
+    "transition in the wrong order": (
+        {"replay_buffer.add((s, s_next, a, r, terminated))":
+         "replay_buffer.add((s, a, s_next, r, terminated))"}, "order"),
+    "add called with five arguments": (
+        {"replay_buffer.add((s, s_next, a, r, terminated))":
+         "replay_buffer.add(s, s_next, a, r, terminated)"}, "ONE argument"),
+}
+
+
+@pytest.mark.parametrize("name", MUTATIONS)
+def test_step01_check_names_the_mistake(name):
+    replace, expected = MUTATIONS[name]
+    with pytest.raises(checks.CheckFailed) as info:
+        run_check(replace)
+    assert expected.lower() in str(info.value).lower(), str(info.value)
+
+
+def test_step01_lecture_done_bug_is_named():
+    with pytest.raises(checks.CheckFailed) as info:
+        run_check({"replay_buffer.add((s, s_next, a, r, terminated))":
+                   "replay_buffer.add((s, s_next, a, r, terminated or truncated))"})
+    assert info.value.bug and "done" in info.value.bug
+
+
+def test_step01_unfilled_exercise_says_not_implemented():
+    class ReplayBuffer:
+        def __init__(self, state_dim, action_dim, max_size=1_000_000):
+            raise NotImplementedError("Step 1: this is your exercise.")
+
+        def __len__(self):
+            raise NotImplementedError
+
+        def add(self, transition):
+            raise NotImplementedError
+
+        def sample(self, batch_size):
+            raise NotImplementedError
+
+    with pytest.raises(checks.NotImplementedYet, match="not implemented yet"):
+        checks.step01(ReplayBuffer)
+
+
+def test_step01_unfilled_store_step_says_buffer_passed():
+    ns = exercise_namespace(NB)
+
+    def store_step(replay_buffer, s, a, step_result):
+        raise NotImplementedError("Step 1: this is your exercise.")
+
+    with pytest.raises(checks.NotImplementedYet, match="ReplayBuffer passes"):
+        checks.step01(ns["ReplayBuffer"], store_step)
+
+
+def test_step01_wrong_types_are_reported():
+    with pytest.raises(checks.CheckFailed, match="None"):
+        checks.step01(None)
+    ns = exercise_namespace(NB)
+    with pytest.raises(checks.CheckFailed, match="instance"):
+        checks.step01(ns["ReplayBuffer"](3, 2, 10))
+    with pytest.raises(checks.CheckFailed, match="signature"):
+        checks.step01(type("ReplayBuffer", (), {"__init__": lambda self, size: None}))
