@@ -453,11 +453,28 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help=f"steps between checkpoints ({d.checkpoint_every})")
     parser.add_argument("--batch-size", type=int, default=TD3Config.batch_size,
                         help=f"TD3 batch size ({TD3Config.batch_size})")
+    ablation = parser.add_argument_group("ablation: switch TD3's tricks off (notebook 18)")
+    ablation.add_argument("--no-twin-critics", action="store_true",
+                          help="one critic in the target (no clipped double Q-learning)")
+    ablation.add_argument("--no-target-noise", action="store_true",
+                          help="no target policy smoothing (a' = mu'(s'), noise-free)")
+    ablation.add_argument("--no-delay", action="store_true",
+                          help="actor and targets updated every iteration (no policy delay)")
+    ablation.add_argument("--ddpg", action="store_true",
+                          help="all three off: the paper's DDPG-style baseline")
     parser.add_argument("--device", default=None, help="cpu or cuda (cuda when available)")
     parser.add_argument("--threads", type=int, default=None,
                         help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
+
+def config_from_args(args: argparse.Namespace) -> TD3Config:
+    """The TD3Config of ``td3-teach train``'s flags: batch size and the three ablation switches."""
+    off = bool(getattr(args, "ddpg", False))
+    return TD3Config(batch_size=args.batch_size,
+                     twin_critics=not (off or getattr(args, "no_twin_critics", False)),
+                     target_noise=not (off or getattr(args, "no_target_noise", False)),
+                     delayed_updates=not (off or getattr(args, "no_delay", False)))
 
 def run(args: argparse.Namespace) -> int:
     if args.threads:
@@ -478,7 +495,7 @@ def run(args: argparse.Namespace) -> int:
                              "pick another --out.")
     print(f"td3-teach train: {env_id}, run folder {out}", file=sys.stderr)
     result = train(env_id, args.steps, args.seed, out,
-                   config=TD3Config(batch_size=args.batch_size), start_steps=args.start_steps,
+                   config=config_from_args(args), start_steps=args.start_steps,
                    expl_noise=args.expl_noise, eval_every=args.eval_every,
                    eval_episodes=args.eval_episodes, checkpoint_every=args.checkpoint_every,
                    device=args.device, resume=bool(args.resume), progress=not args.no_progress)

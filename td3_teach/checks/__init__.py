@@ -10,7 +10,9 @@ from ._core import CheckFailed, CheckPassed, LearnerCodeError, NotImplementedYet
 from .step01_replay_buffer import step01
 from .step08_min_target_q import step08
 from .step09_bellman_target import step09
+from .step10_current_q import step10
+from .step11_critic_loss import step11
 
 __all__ = ["CheckFailed", "CheckPassed", "LearnerCodeError", "NotImplementedYet", "step08"]
-__all__ += ["step09"]
 __all__ += ["step01"]
+__all__ += ["step09", "step10", "step11"]
