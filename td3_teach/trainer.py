@@ -155,11 +155,24 @@ def make_agent(state_dim: int, action_dim: int, max_action: float, config: TD3Co
     return agent
 
 
+def exploration_action(mu_s: np.ndarray, max_action: float, expl_noise: float,
+                       rng: np.random.Generator) -> np.ndarray:
+    """The action played while learning: ``clip(mu(s) + N(0, (expl_noise * max_action)^2))``.
+
+    One independent Gaussian draw per action dimension, scaled by max_action (a noise of 0.1 on
+    an action range of [-2, 2] would be too timid), clipped so the env gets a legal action.
+    Why not use step 6's noise: that one smooths the Bellman *target*; this one makes *data*.
+    """
+    noise = rng.normal(0.0, expl_noise * max_action, size=np.shape(mu_s))
+    return np.clip(mu_s + noise, -max_action, max_action)
+
+
 # --------------------------------------------------------------------------------- the loop
 def train(env_id: str = "HalfCheetahBulletEnv-v0", steps: int | None = None, seed: int = 0,
           out_dir: str | os.PathLike | None = None, *, agent: Any = None,
           config: TD3Config | None = None, replay_buffer: ReplayBuffer | None = None,
           actor_cls: type | None = None, critic_cls: type | None = None,
+          buffer_cls: type | None = None, explore: Callable[..., np.ndarray] | None = None,
           start_steps: int = 25_000, expl_noise: float = 0.1, eval_every: int = 5_000,
           eval_episodes: int = 10, checkpoint_every: int = 10_000, buffer_size: int = 1_000_000,
           device: str | torch.device | None = None, resume: bool = False,
@@ -180,6 +193,10 @@ def train(env_id: str = "HalfCheetahBulletEnv-v0", steps: int | None = None, see
         config: TD3's hyperparameters (``TD3Config()``, the paper's, when None).
         replay_buffer: your own replay memory (with ``add``, ``sample``, ``__len__``).
         actor_cls, critic_cls: your own network classes, plugged into a new TD3 agent.
+        buffer_cls: your own replay memory class, made as
+            ``buffer_cls(state_dim, action_dim, max_size)``.
+        explore: your own ``explore(mu_s, max_action, expl_noise, rng) -> action``
+            (default ``exploration_action``); ``rng`` is the run's seeded numpy Generator.
         start_steps: random warm-up actions before the first update (25,000).
         expl_noise: exploration noise std in units of max_action (0.1).
         eval_every, eval_episodes: evaluate every this many steps, over this many episodes.
@@ -230,8 +247,12 @@ def train(env_id: str = "HalfCheetahBulletEnv-v0", steps: int | None = None, see
     buffer_rows = min(s.buffer_size, max(s.steps, 1))
     if saved is not None and int(saved["replay_buffer"]["size"]) < int(saved["progress"]["t"]):
         buffer_rows = int(saved["replay_buffer"]["max_size"])  # it has wrapped: keep its size
+    if replay_buffer is None and buffer_cls is not None:
+        replay_buffer = buffer_cls(state_dim, action_dim, buffer_rows)
     if replay_buffer is None:
-        replay_buffer = ReplayBuffer(state_dim, action_dim, buffer_rows, device=getattr(agent, "device", None))
+        replay_buffer = ReplayBuffer(state_dim, action_dim, buffer_rows,
+                                     device=getattr(agent, "device", None))
+    explore = explore or exploration_action
     noise_rng = np.random.default_rng(np.random.SeedSequence([s.seed, 0x7D3]))
 
     # Progress of the run: what a checkpoint holds besides agent, buffer and RNGs.
@@ -302,9 +323,8 @@ def train(env_id: str = "HalfCheetahBulletEnv-v0", steps: int | None = None, see
             if t < s.start_steps:
                 a = env.action_space.sample()                   # warm-up: uniform random
             else:
-                noise = noise_rng.normal(0.0, s.expl_noise * max_action, size=action_dim)
-                a = np.clip(agent.select_action(obs) + noise, -max_action, max_action)
-                a = a.astype(env.action_space.dtype)
+                a = explore(agent.select_action(obs), max_action, s.expl_noise, noise_rng)
+                a = np.asarray(a, dtype=env.action_space.dtype)  # mu(s) + noise, clipped
             obs_next, r, terminated, truncated, _ = env.step(a)
             replay_buffer.add((obs, obs_next, a, r, terminated))  # terminated, never truncated
             obs = obs_next
