@@ -8,11 +8,13 @@ The checks never read the course's solutions.
 
 from ._core import CheckFailed, CheckPassed, LearnerCodeError, NotImplementedYet
 from .step01_replay_buffer import step01
+from .step02_actor import step02
 from .step08_min_target_q import step08
 from .step09_bellman_target import step09
 from .step10_current_q import step10
 from .step11_critic_loss import step11
 
 __all__ = ["CheckFailed", "CheckPassed", "LearnerCodeError", "NotImplementedYet", "step08"]
-__all__ += ["step01"]
 __all__ += ["step09", "step10", "step11"]
+__all__ += ["step01"]
+__all__ += ["step02"]

@@ -1,0 +1,117 @@
+"""Step 2's check: passes the solution, and names each classic mistake injected into it."""
+
+import pytest
+from torch import nn
+
+from td3_teach import checks
+from notebook_code import exercise_namespace
+
+NB = "02_actor.ipynb"
+OUTPUT = "return self.max_action * torch.tanh(self.layer_3(x))"
+DEEPCOPY = "target = copy.deepcopy(net)"
+
+
+def run_check(replace=None, seed=0):
+    ns = exercise_namespace(NB, replace)
+    return checks.step02(ns["Actor"], ns["make_target"], seed=seed)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_step02_check_passes_the_solution(seed):
+    assert run_check(seed=seed).text().startswith("Step 2 ✓")
+
+
+def test_step02_check_passes_the_actor_alone():
+    assert "make_target" not in checks.step02(exercise_namespace(NB)["Actor"]).text()
+
+
+MUTATIONS = {
+    # the actor
+    "the lecture's layer_3(x) * tanh(max_action), float max_action": (
+        {OUTPUT: "return self.layer_3(x) * torch.tanh(self.max_action)"}, "lecture"),
+    "the lecture's layer_3(x) * tanh(max_action), tensor max_action": (
+        {OUTPUT: "return self.layer_3(x) * torch.tanh(torch.tensor(self.max_action))"}, "lecture"),
+    "no tanh": ({OUTPUT: "return self.max_action * self.layer_3(x)"}, "no tanh"),
+    "no max_action scaling": ({OUTPUT: "return torch.tanh(self.layer_3(x))"}, "not scaled"),
+    "clamp instead of tanh": (
+        {OUTPUT: "return (self.max_action * self.layer_3(x)).clamp(-self.max_action, self.max_action)"},
+        "instead of squashing"),
+    "no ReLU on the second layer": ({"x = F.relu(self.layer_2(x))": "x = self.layer_2(x)"}, "relu"),
+    "tanh hidden activations": ({"x = F.relu(": "x = torch.tanh("}, "activations"),
+    "hidden layer 400 -> 400": (
+        {"nn.Linear(400, 300)": "nn.Linear(400, 400)", "nn.Linear(300, action_dim)": "nn.Linear(400, action_dim)"},
+        "Linear(400, 300)"),
+    "one output instead of action_dim": (
+        {"nn.Linear(300, action_dim)": "nn.Linear(300, 1)"}, "action_dim"),
+    "a fourth layer": (
+        {"self.max_action = max_action": "self.max_action = max_action\n        self.layer_4 = nn.Linear(300, 300)"},
+        "4 nn.Linear"),
+    "detached hidden layer": ({"x = F.relu(self.layer_1(s))": "x = F.relu(self.layer_1(s)).detach()"},
+                              "gradient"),
+    "not an nn.Module": ({"class Actor(nn.Module):": "class Actor:"}, "nn.Module"),
+    "forgot super().__init__()": ({"super().__init__()\n": ""}, "super().__init__()"),
+    "forward indented inside __init__ (the lecture notes' slip)": (
+        {"    def forward(self, s: torch.Tensor) -> torch.Tensor:":
+         "        def forward(self, s: torch.Tensor) -> torch.Tensor:",
+         '        """s (B, state_dim) -> a (B, action_dim), every entry in [-max_action, max_action]."""':
+         '            """s (B, state_dim) -> a (B, action_dim), every entry in [-max_action, max_action]."""',
+         "        x = F.relu(self.layer_1(s))\n        x = F.relu(self.layer_2(x))\n        return":
+         "            x = F.relu(self.layer_1(s))\n            x = F.relu(self.layer_2(x))\n            return"},
+        "indented inside __init__"),
+    # make_target
+    "the lecture's load_state_dict(net.state_dict) without the call": (
+        {DEEPCOPY: DEEPCOPY + "\n    target.load_state_dict(net.state_dict)"}, "state_dict is a method"),
+    "returns the network itself": ({DEEPCOPY: "target = net"}, "itself"),
+    "shallow copy.copy shares tensors": ({DEEPCOPY: "target = copy.copy(net)"}, "shares tensors"),
+    "parameters aliased by .data": (
+        {DEEPCOPY: DEEPCOPY + "\n    for t, p in zip(target.parameters(), net.parameters()):\n"
+         "        t.data = p.data"}, "shares tensors"),
+    "a fresh network: different weights": (
+        {DEEPCOPY: "target = Actor(net.layer_1.in_features, net.layer_3.out_features, net.max_action)"},
+        "weights differ"),
+    "target not frozen": ({"target.requires_grad_(False)": "pass"}, "still require gradients"),
+    "froze the online network": (
+        {"target.requires_grad_(False)": "net.requires_grad_(False)"}, "froze the actor"),
+    "forgot return in make_target": ({"return target": "target"}, "return"),
+}
+
+
+@pytest.mark.parametrize("name", MUTATIONS)
+def test_step02_check_names_the_mistake(name):
+    replace, expected = MUTATIONS[name]
+    with pytest.raises(checks.CheckFailed) as info:
+        run_check(replace)
+    assert expected.lower() in str(info.value).lower(), str(info.value)
+
+
+@pytest.mark.parametrize("name", ["the lecture's layer_3(x) * tanh(max_action), float max_action",
+                                  "the lecture's layer_3(x) * tanh(max_action), tensor max_action",
+                                  "the lecture's load_state_dict(net.state_dict) without the call",
+                                  "forward indented inside __init__ (the lecture notes' slip)"])
+def test_step02_lecture_bugs_are_named(name):
+    with pytest.raises(checks.CheckFailed) as info:
+        run_check(MUTATIONS[name][0])
+    assert info.value.bug and "lecture" in info.value.bug
+
+
+def test_step02_unfilled_exercise_says_not_implemented():
+    class Actor(nn.Module):
+        def __init__(self, state_dim, action_dim, max_action):
+            super().__init__()
+            raise NotImplementedError("Step 2: this is your exercise.")
+
+        def forward(self, s):
+            raise NotImplementedError("Step 2: this is your exercise.")
+
+    with pytest.raises(checks.NotImplementedYet, match="not implemented yet"):
+        checks.step02(Actor)
+
+
+def test_step02_wrong_types_are_reported():
+    ns = exercise_namespace(NB)
+    with pytest.raises(checks.CheckFailed, match="instance"):
+        checks.step02(ns["Actor"](3, 2, 1.0))
+    with pytest.raises(checks.CheckFailed, match="signature"):
+        checks.step02(nn.Linear)
+    with pytest.raises(checks.CheckFailed, match="None"):
+        checks.step02(ns["Actor"], lambda net: None)
