@@ -13,8 +13,9 @@ from .step08_min_target_q import step08
 from .step09_bellman_target import step09
 from .step10_current_q import step10
 from .step11_critic_loss import step11
+from .step12_critic_update import step12
 
 __all__ = ["CheckFailed", "CheckPassed", "LearnerCodeError", "NotImplementedYet", "step08"]
-__all__ += ["step09", "step10", "step11"]
 __all__ += ["step01"]
 __all__ += ["step02"]
+__all__ += ["step09", "step10", "step11", "step12"]

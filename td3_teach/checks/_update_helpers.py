@@ -93,15 +93,25 @@ def names_used(fn: Any) -> list[str]:
     return out
 
 
-def first_use(fn: Any, name: str) -> int | None:
-    """Offset (in bytecode order) of the first instruction that names ``name``, or None."""
+def first_use(fn: Any, name: str) -> float:
+    """Offset (in bytecode order) of the first instruction that loads the attribute or global
+    ``name``; infinity when it is never used."""
     code = _code_of(fn)
     if code is None:
-        return None
+        return float("inf")
     for ins in dis.get_instructions(code):
-        if ins.argval == name and ins.opname not in ("LOAD_CONST", "RETURN_CONST"):
+        if ins.argval == name and ins.opname in ("LOAD_ATTR", "LOAD_METHOD", "LOAD_GLOBAL"):
             return ins.offset
-    return None
+    return float("inf")
+
+
+def count_uses(fn: Any, name: str) -> int:
+    """How many instructions load the attribute or global ``name`` (e.g. calls of ``.backward``)."""
+    code = _code_of(fn)
+    if code is None:
+        return 0
+    return sum(1 for c in _code_objects(code) for ins in dis.get_instructions(c)
+               if ins.argval == name and ins.opname in ("LOAD_ATTR", "LOAD_METHOD", "LOAD_GLOBAL"))
 
 
 def assigns_attribute(fn: Any, attr: str) -> bool:
@@ -153,6 +163,14 @@ def call_update(step: int, what: str, fn: Callable, *args: Any, hint: str = "") 
                                    why="One loss, one backward: a second backward would add the "
                                    "same gradient again (and torch has already freed the graph).",
                                    hint="Call backward() exactly once per update.") from None
+        if step in (12, 13) and "modified by an inplace operation" in text:
+            raise LearnerCodeError(step, text.split(" Hint: enable anomaly")[0] + " (the weights "
+                                   "changed between the loss and its backward())",
+                                   why="The loss was computed with the old weights; step() changed "
+                                   "them in place before backward() could use them. That happens "
+                                   "when step() runs before backward().",
+                                   hint="Order: clear the old gradients, backward, then step.") \
+                from None
         if step in (14, 15) and "leaf Variable that requires grad is being used in an in-place" in text:
             raise LearnerCodeError(step, text + " (in-place write into a parameter that takes "
                                    "gradients)",
