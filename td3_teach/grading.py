@@ -1,0 +1,715 @@
+"""``td3-teach grade``: grade a folder of learners' notebooks into a gradebook.
+
+    td3-teach grade SUBMISSIONS/ --out RESULTS/ [--solutions solutions/] [--points points.toml]
+                    [--jobs N] [--timeout-cell S] [--timeout-notebook S] [--memory-mb M]
+
+Layouts accepted in SUBMISSIONS/ (one learner per folder or per file-name prefix):
+
+* ``SUBMISSIONS/<learner>/<notebook>.ipynb``: a folder per learner; the learner's other files
+  in that folder (helper modules, data) are copied along. Sub-folders are searched too, so
+  nbgrader's ``submitted/<learner>/<assignment>/<notebook>.ipynb`` works as it is.
+* ``SUBMISSIONS/<learner>__<notebook>.ipynb``: flat files, learner and notebook joined by two
+  underscores (what an LMS export usually gives once renamed).
+* a ``.ipynb`` without ``__`` at the top level is graded as the learner named by its stem.
+
+A submission is matched to the instructor's notebook by file name, then by its nbgrader
+``grade_id`` cells, then by its leading number (``08_...``, so ``08_..-Copy1.ipynb`` works),
+then by the checks it calls and the functions it defines. When a learner sent two files for one
+notebook, the one with the exact name wins, else the newest. Only the instructor notebooks that
+some learner submitted are graded (one gradebook column per step they check).
+
+For each submission, in a fresh temporary folder with a copy of the learner's files:
+
+1. **the kernel run**: the whole notebook, as the learner would run it, in a fresh Jupyter kernel
+   (nbclient, errors allowed, ``--timeout-cell`` per cell: the cell is interrupted and the run
+   goes on; ``--timeout-notebook`` in all; ``--memory-mb`` address space). Outputs are capped.
+   It gives the notebook's status and ``RESULTS/executed/<learner>/<notebook>``; no points.
+2. **the graded run**, in a separate fresh process where the instructor's checks (and torch)
+   were imported and snapshotted before any learner code: the instructor's setup cells, the
+   learner's exercise cells (matched by nbgrader ``grade_id``, else by the names they define)
+   and any cells the learner added, then, at each check cell, the instructor's check called
+   directly on seed 0 and the hidden seeds of the points file, then the hidden checks of
+   ``td3_teach/grading_hidden.py``; code that is, subclasses or calls the package's own
+   reference for the step fails. A learner's edits to check cells, a ``checks`` of their own,
+   or a monkeypatched ``td3_teach.checks`` / torch therefore earn nothing: any change to the
+   snapshot makes the notebook "tampered" and the checks after it score 0.
+
+Both runs get a clean environment (HOME, TMPDIR in the sandbox; none of the grader's variables)
+and an audit hook (``grading_sandbox``) that refuses, and reports, opening the solutions, the
+course's ``.git``, the submissions or results folders, writing anywhere outside the sandbox,
+and starting processes; the graded run also refuses ctypes and reaching into the grader
+(``gc``, ``sys.settrace``). A refusal in the graded run scores the notebook 0.
+
+Results: ``RESULTS/gradebook.csv`` (one row per learner: a column of points per step, ``total``,
+``status``), ``RESULTS/feedback/<learner>.md`` (each notebook's status, each step's points, and
+for each failed step the check's message and hint), ``RESULTS/executed/`` and
+``RESULTS/summary.json``. Points per step come from ``td3_teach/grading_points.toml``
+(``--points`` overrides it key by key).
+
+Statuses, most severe first (a notebook shows the first that applies; feedback lists all):
+``grader error``, ``not JSON``, ``not a notebook``, ``tampered``, ``forbidden file access``,
+``forbidden system access``, ``out of memory``, ``notebook timeout``, ``crashed`` (the graded run
+died: ``os._exit``, a segfault), ``kernel died``, ``cell timeout``, ``syntax error``,
+``cell errors`` (an exception outside the check cells), ``edited locked cells``, ``ok``; and per
+learner ``missing`` (a graded notebook not submitted) and ``unknown notebook``.
+
+nbgrader: the solution notebooks already carry nbgrader's cell metadata (``build-notebooks``
+writes it), so an nbgrader course can use them as source notebooks unchanged: copy
+``solutions/NN_*.ipynb`` into ``source/<assignment>/`` and run ``nbgrader generate_assignment
+<assignment>``; the ``### BEGIN SOLUTION`` regions become nbgrader's stubs and each
+``checks.stepNN(...)`` cell is an autograder test cell (``grade: true``, ``locked``,
+``points``). ``nbgrader autograde`` then runs the visible checks only; ``td3-teach grade`` on
+nbgrader's ``submitted/`` folder adds the hidden checks and the tamper and sandbox protections.
+
+Limits: this contains honest mistakes and the usual tricks, not a determined attacker. Learner
+code runs in the same process as the checks it is tested by; it could, with enough effort
+(frame introspection through exceptions, C extensions already loaded), forge a result. Run
+grading on a machine that holds nothing else of value.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .grading_plan import (InstructorNotebook, Unreadable, build_program, check_cells,
+                           load_instructor, match_notebook, read_learner)
+from .grading_sandbox import FORBIDDEN_FILE, FORBIDDEN_SYSTEM, Sandbox, kill_group
+
+SEVERITY = ["grader error", "not JSON", "not a notebook", "tampered", FORBIDDEN_FILE,
+            FORBIDDEN_SYSTEM, "out of memory", "notebook timeout", "crashed", "kernel died",
+            "cell timeout", "syntax error", "cell errors", "edited locked cells", "ok"]
+DEFAULT_POINTS = Path(__file__).with_name("grading_points.toml")
+PACKAGE_SOLUTIONS = Path(__file__).resolve().parents[1] / "solutions"
+OOM_TEXT = re.compile(r"MemoryError|can't allocate memory|Cannot allocate memory|std::bad_alloc")
+
+
+# =========================================================================== configuration
+def _parse_toml(text: str) -> dict:
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10: the small subset grading_points.toml uses
+        out: dict = {}
+        section = out
+        for raw in text.splitlines():
+            line = raw.split("#", 1)[0].strip()
+            if not line:
+                continue
+            if line.startswith("["):
+                section = out.setdefault(line.strip("[]").strip(), {})
+                continue
+            key, _, value = (p.strip() for p in line.partition("="))
+            section[key] = json.loads(value)
+        return out
+    return tomllib.loads(text)
+
+
+@dataclass
+class Points:
+    """Points per step and the hidden seeds, from grading_points.toml and --points."""
+
+    per_step: dict[str, float]
+    default: float | None
+    seeds: list[int]
+
+    @classmethod
+    def load(cls, override: Path | None = None) -> "Points":
+        data = _parse_toml(DEFAULT_POINTS.read_text())
+        if override is not None:
+            extra = _parse_toml(override.read_text())
+            for section, values in extra.items():
+                data.setdefault(section, {}).update(values)
+        pts = dict(data.get("points", {}))
+        default = pts.pop("default", None)
+        return cls({k: float(v) for k, v in pts.items()},
+                   None if default is None else float(default),
+                   [int(s) for s in data.get("hidden", {}).get("seeds", [])])
+
+    def of(self, step: int, fallback: float = 1.0) -> float:
+        key = f"step{step:02d}"
+        if key in self.per_step:
+            return self.per_step[key]
+        return self.default if self.default is not None else fallback
+
+
+# =========================================================================== submissions
+@dataclass
+class Submission:
+    learner: str
+    path: Path
+    name: str  # the notebook's name without the learner's prefix
+    files: list[tuple[Path, Path]]  # (file, path relative to the sandbox's work/)
+    rel: Path  # the notebook's path relative to work/
+
+
+def discover(root: Path) -> tuple[dict[str, list[Submission]], list[str]]:
+    """Learners and their notebooks in ``root`` (see the module docstring for the layouts)."""
+    learners: dict[str, list[Submission]] = {}
+    warnings: list[str] = []
+    for entry in sorted(root.iterdir()):
+        if entry.name.startswith("."):
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            files = [(f, f.relative_to(entry)) for f in sorted(entry.rglob("*"))
+                     if f.is_file() and not f.is_symlink() and len(f.relative_to(entry).parts) <= 4
+                     and not any(p.startswith(".") for p in f.relative_to(entry).parts)]
+            nbs = [rel for _, rel in files if rel.suffix == ".ipynb"]
+            learners[entry.name] = [Submission(entry.name, entry / rel, rel.name, files, rel)
+                                    for rel in nbs]
+        elif entry.suffix == ".ipynb" and entry.is_file():
+            learner, sep, name = entry.name.partition("__")
+            if not sep:
+                learner, name = entry.stem, entry.name
+                warnings.append(f"{entry.name}: no `<learner>__` prefix; graded as learner "
+                                f"'{learner}'.")
+            learners.setdefault(learner, []).append(
+                Submission(learner, entry, name, [(entry, Path(name))], Path(name)))
+        else:
+            warnings.append(f"{entry.name}: not a learner folder or a .ipynb file; ignored.")
+    return learners, warnings
+
+
+# =========================================================================== results
+@dataclass
+class StepResult:
+    step: int
+    points: float
+    max_points: float
+    passed: bool
+    message: str = ""
+
+
+@dataclass
+class NotebookResult:
+    learner: str
+    notebook: str  # the instructor's notebook name (or the submitted name if unmatched)
+    submitted: str = ""
+    statuses: list[str] = field(default_factory=list)
+    steps: dict[int, StepResult] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    executed: str = ""
+    seconds: float = 0.0
+    timing: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def status(self) -> str:
+        known = [s for s in SEVERITY if s in self.statuses]
+        others = [s for s in self.statuses if s not in SEVERITY]
+        return (others + known + ["ok"])[0]
+
+
+# =========================================================================== one submission
+@dataclass
+class Context:
+    server: object
+    out: Path
+    points: Points
+    timeout_cell: float
+    timeout_notebook: float
+    memory_mb: int
+    max_output_bytes: int
+    unreadable: list[str]
+    mpl_seed: Path | None
+
+
+STARTUP = """\
+# td3-teach grade: the guard of td3_teach/grading_sandbox.py, installed before any cell runs.
+def _td3_grade_guard():
+    import sys
+    sys.path.insert(0, {pkg!r})
+    try:
+        from td3_teach.grading_sandbox import file_recorder, install_guard
+    finally:
+        sys.path.remove({pkg!r})
+    install_guard({writable!r}, {unreadable!r}, file_recorder({log!r}))
+_td3_grade_guard()
+del _td3_grade_guard
+"""
+
+
+def _read_jsonl(path: Path, limit: int = 4 << 20) -> list[dict]:
+    if not path.exists():
+        return []
+    out = []
+    with open(path, "rb") as f:
+        for line in f.read(limit).splitlines():
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                continue
+    return out
+
+
+def _run(ctx: Context, kind: str, job: dict, sandbox: Sandbox) -> tuple[int | None, bool]:
+    """Fork the job, wait at most --timeout-notebook, kill it (and its kernel) after that."""
+    handle = ctx.server.submit(kind, job)
+    code = handle.wait(ctx.timeout_notebook)
+    timed_out = code is None
+    if timed_out:
+        handle.kill()
+        handle.wait(10)
+    pid_file = sandbox.private / "kernel.pid"
+    if pid_file.exists():  # the kernel lives in its own session: kill it too
+        pid, _, started = pid_file.read_text().partition(" ")
+        if pid.isdigit():
+            kill_group(int(pid), started=started.strip())
+    return code, timed_out
+
+
+def grade_submission(ctx: Context, sub: Submission, inb: InstructorNotebook,
+                     nb) -> NotebookResult:
+    """Both runs of one learner notebook, in its own sandbox."""
+    t0 = time.monotonic()
+    res = NotebookResult(sub.learner, inb.name, sub.path.name)
+    for s in inb.steps:
+        res.steps[s] = StepResult(s, 0.0, ctx.points.of(s), False, "Not graded.")
+    sandbox = Sandbox.create(sub.files, mpl_seed=ctx.mpl_seed)
+    try:
+        work = sandbox.work / sub.rel.parent
+        box = str(sandbox.box)
+        unreadable = [u for u in ctx.unreadable + [str(sandbox.private)]
+                      if not Path(box).resolve().is_relative_to(Path(u).resolve())]
+        env = sandbox.env()
+        kernel_env = {k: v for k, v in env.items() if k != "MPLBACKEND"}  # figures inline
+        _kernel_run(ctx, sub, inb, nb, sandbox, work, kernel_env, unreadable, res)
+        res.timing["kernel run"] = round(time.monotonic() - t0, 1)
+        _graded_run(ctx, inb, nb, sandbox, work, env, unreadable, res)
+        res.timing["graded run"] = round(time.monotonic() - t0 - res.timing["kernel run"], 1)
+    except Exception as e:  # the grader's own failure: say so, never stop the run
+        res.statuses.append("grader error")
+        res.notes.append(f"The grader failed on this notebook: {type(e).__name__}: {e}")
+    finally:
+        if os.environ.get("TD3_GRADE_KEEP_SANDBOX"):  # debugging the grader itself
+            res.notes.append(f"Sandbox kept: {sandbox.root}")
+        else:
+            sandbox.remove()
+    res.seconds = time.monotonic() - t0
+    return res
+
+
+def _kernel_run(ctx: Context, sub: Submission, inb: InstructorNotebook, nb, sandbox: Sandbox,
+                work: Path, env: dict, unreadable: list[str], res: NotebookResult) -> None:
+    private = sandbox.private
+    spec = private / "jupyter" / "kernels" / "td3-grade"
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "td3-teach grader", "language": "python"}))
+    startup = sandbox.home / ".ipython" / "profile_default" / "startup" / "00-td3-grade-guard.py"
+    startup.write_text(STARTUP.format(pkg=str(Path(__file__).resolve().parents[1]),
+                                      writable=[str(sandbox.box)], unreadable=unreadable,
+                                      log=str(private / "kernel_violations.jsonl")))
+    kenv = dict(env, JUPYTER_PATH=str(private / "jupyter"),
+                JUPYTER_RUNTIME_DIR=str(private / "runtime"),
+                JUPYTER_CONFIG_DIR=str(private / "config"),
+                JUPYTER_DATA_DIR=str(private / "jupyter"))
+    job = {"memory_mb": ctx.memory_mb, "timeout_cell": ctx.timeout_cell,
+           "max_output_bytes": ctx.max_output_bytes, "work": str(work),
+           "notebook": str(sandbox.work / sub.rel), "env": kenv, "log": str(private / "kernel.log"),
+           "kernel_pid": str(private / "kernel.pid"), "result": str(private / "kernel.json"),
+           "executed": str(private / "executed.ipynb"), "crash_log": str(private / "kernel.crash")}
+    code, timed_out = _run(ctx, "execute", job, sandbox)
+    result = {}
+    if (private / "kernel.json").exists():
+        result = json.loads((private / "kernel.json").read_text())
+    if timed_out:
+        res.statuses.append("notebook timeout")
+        res.notes.append(f"Kernel run: the notebook ran longer than {ctx.timeout_notebook:g} s "
+                         "and was stopped.")
+    elif not result:
+        crash = (private / "kernel.crash").read_text()[-2000:] if (private / "kernel.crash").exists() else ""
+        if OOM_TEXT.search(crash):
+            res.statuses.append("out of memory")
+            res.notes.append("Kernel run: the notebook ran out of memory.")
+        else:
+            res.statuses.append("grader error")
+            res.notes.append(f"Kernel run: the notebook runner stopped (exit {code}). "
+                             f"{crash.strip().splitlines()[-1] if crash.strip() else ''}")
+    checks_at = check_cells(inb, nb)
+    errors = {int(k): v for k, v in result.get("cells", {}).items()}
+    timeouts = [t for t in result.get("timeouts", []) if t is not None]
+    if result.get("died_at") is not None:
+        res.statuses.append("kernel died")
+        res.notes.append(f"Kernel run: the kernel died while running cell {result['died_at'] + 1} "
+                         "(os._exit, a crash in C code, or memory); the cells after it did not run.")
+    if result.get("error"):
+        status = "out of memory" if OOM_TEXT.search(result["error"]) else "grader error"
+        res.statuses.append(status)
+        res.notes.append(f"Kernel run: {result['error']}")
+    if timeouts:
+        res.statuses.append("cell timeout")
+        res.notes.append("Kernel run: cell(s) " + ", ".join(str(t + 1) for t in sorted(set(timeouts)))
+                         + f" ran longer than {ctx.timeout_cell:g} s and were interrupted.")
+    for j, err in sorted(errors.items()):
+        if j in timeouts or err["ename"] == "CellTimeout":
+            continue
+        if err["ename"] in ("SyntaxError", "IndentationError", "TabError"):
+            res.statuses.append("syntax error")
+        elif OOM_TEXT.search(err["ename"] + err["evalue"]):
+            res.statuses.append("out of memory")
+        elif j not in checks_at:
+            res.statuses.append("cell errors")
+        where = "check cell" if j in checks_at else "cell"
+        res.notes.append(f"Kernel run: {where} {j + 1} raised {err['ename']}: "
+                         f"{err['evalue'].strip().splitlines()[0][:300] if err['evalue'].strip() else ''}")
+    for v in _read_jsonl(private / "kernel_violations.jsonl"):
+        res.statuses.append(v.get("kind", FORBIDDEN_FILE))
+        res.notes.append(f"Kernel run: refused {v.get('what', '?')}.")
+    if (private / "executed.ipynb").exists():
+        dest = ctx.out / "executed" / _safe(sub.learner) / inb.name
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(private / "executed.ipynb", dest)
+        res.executed = str(dest.relative_to(ctx.out))
+
+
+def _graded_run(ctx: Context, inb: InstructorNotebook, nb, sandbox: Sandbox, work: Path,
+                env: dict, unreadable: list[str], res: NotebookResult) -> None:
+    private = sandbox.private
+    program = build_program(inb, nb)
+    res.notes += program.notes
+    if program.edited_locked:
+        res.statuses.append("edited locked cells")
+    token = secrets.token_hex(16)
+    job = {"memory_mb": ctx.memory_mb, "timeout_cell": ctx.timeout_cell, "work": str(work),
+           "env": env, "program": program.items, "seeds": ctx.points.seeds, "token": token,
+           "guard": {"writable": [str(sandbox.box)], "unreadable": unreadable},
+           "result": str(private / "checks.jsonl"), "crash_log": str(private / "checks.crash")}
+    code, timed_out = _run(ctx, "check", job, sandbox)
+    lines = [m for m in _read_jsonl(private / "checks.jsonl") if m.get("token") == token]
+    done = any(m["type"] == "done" for m in lines)
+    stop_reason = ""
+    if timed_out:
+        res.statuses.append("notebook timeout")
+        stop_reason = f"the graded run took longer than {ctx.timeout_notebook:g} s"
+    elif not done:
+        crash = (private / "checks.crash").read_text()[-2000:] if (private / "checks.crash").exists() else ""
+        if crash:
+            res.statuses.append("out of memory" if OOM_TEXT.search(crash) else "grader error")
+            stop_reason = f"the grader failed: {crash.strip().splitlines()[-1]}"
+        else:
+            res.statuses.append("crashed")
+            stop_reason = (f"the graded run's process died (exit code {code}: os._exit, a crash in "
+                           "C code, or memory)")
+        res.notes.append(f"Graded run: {stop_reason}.")
+    results: dict[int, list[dict]] = {}
+    violations = []
+    for m in lines:
+        t = m["type"]
+        if t == "step":
+            results.setdefault(m["step"], []).append(m)
+            if m.get("grader_error"):
+                res.statuses.append("grader error")
+        elif t == "cell":
+            who = "your cell" if m["origin"] == "learner" else "the notebook's cell"
+            res.notes.append(f"Graded run: {who} {m['cell']} raised {m['error']}")
+            if m.get("syntax"):
+                res.statuses.append("syntax error")
+            elif m.get("timeout"):
+                res.statuses.append("cell timeout")
+            elif OOM_TEXT.search(m["error"]):
+                res.statuses.append("out of memory")
+        elif t == "tampered":
+            res.statuses.append("tampered")
+            res.notes.append("Graded run: the grader's checks or torch were changed by the "
+                             "notebook's code (" + "; ".join(m["what"]) + "). The checks after "
+                             "that score 0.")
+        elif t == "violation":
+            violations.append(m)
+            res.statuses.append(m.get("kind", FORBIDDEN_FILE))
+            res.notes.append(f"Graded run: refused {m.get('what', '?')}.")
+        elif t == "check_error":
+            for s in m["steps"]:
+                results.setdefault(s, []).append({
+                    "passed": False, "message": f"Step {s} ✗ the check could not start: {m['error']}."
+                    "\nHint: the check cell uses the name your exercise cell defines; did that cell "
+                    "run without errors, and keep the exercise's name?"})
+    for s, sr in res.steps.items():
+        got = results.get(s, [])
+        if got and all(g["passed"] for g in got) and not violations:
+            sr.passed, sr.points, sr.message = True, sr.max_points, ""
+        elif got and not all(g["passed"] for g in got):
+            first = next(g for g in got if not g["passed"])
+            which = first.get("which", "")
+            sr.message = first["message"] + (f"\n({which})" if which.startswith("hidden") else "")
+        elif got:
+            sr.message = "0 points: the graded run tried a forbidden access (see above)."
+        else:
+            sr.message = f"Not graded: {stop_reason or 'the check did not run'}."
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^\w.-]", "_", name) or "_"
+
+
+# =========================================================================== the whole run
+def _mpl_seed(base: Path) -> Path | None:
+    """matplotlib's font cache, built once and copied into each sandbox (saves ~1 s a kernel)."""
+    seed = base / "mpl"
+    seed.mkdir(parents=True, exist_ok=True)
+    try:
+        subprocess.run([sys.executable, "-c", "import matplotlib.font_manager"], timeout=120,
+                       env=dict(os.environ, MPLCONFIGDIR=str(seed)), capture_output=True)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return seed
+
+
+def _server_env() -> dict[str, str]:
+    keep = ("PATH", "LANG", "LC_ALL", "TZ")
+    return {**{k: v for k, v in os.environ.items() if k in keep}, "OMP_NUM_THREADS": "1",
+            "MKL_NUM_THREADS": "1", "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1"}
+
+
+def grade(submissions: Path, out: Path, solutions: Path, points: Points, jobs: int,
+          timeout_cell: float, timeout_notebook: float, memory_mb: int,
+          max_output_bytes: int = 1 << 20, progress: bool = True) -> dict:
+    """Grade every submission; write the gradebook, feedback and summary; return the summary."""
+    from tqdm import tqdm
+
+    from .grading_worker import ForkServer
+
+    t0 = time.monotonic()
+    instructors = load_instructor(solutions)
+    learners, warnings = discover(submissions)
+    out.mkdir(parents=True, exist_ok=True)
+    for sub in ("feedback", "executed"):
+        shutil.rmtree(out / sub, ignore_errors=True)
+        (out / sub).mkdir()
+
+    # match every submission; keep one per (learner, instructor notebook)
+    chosen: dict[tuple[str, str], tuple[Submission, object]] = {}
+    per_learner: dict[str, list[NotebookResult]] = {name: [] for name in learners}
+    learner_notes: dict[str, list[str]] = {name: [] for name in learners}
+    for learner, subs in learners.items():
+        if not subs:
+            learner_notes[learner].append("No .ipynb file was found in your folder.")
+        for sub in subs:
+            try:
+                nb = read_learner(sub.path)
+            except Unreadable as e:
+                nb = e
+            inb = match_notebook(sub.name, None if isinstance(nb, Unreadable) else nb, instructors)
+            if inb is None:
+                per_learner[learner].append(NotebookResult(learner, sub.name, sub.path.name,
+                                                            ["unknown notebook"], notes=[
+                    f"{sub.path.name} matches none of the course's graded notebooks."]))
+                continue
+            key = (learner, inb.name)
+            if key in chosen:
+                old = chosen[key][0]
+                keep_new = sub.name == inb.name or (old.name != inb.name and
+                                                    sub.path.stat().st_mtime > old.path.stat().st_mtime)
+                dropped = old if keep_new else sub
+                learner_notes[learner].append(f"{dropped.path.name} was not graded: another file "
+                                              f"of yours is also {inb.name}.")
+                if not keep_new:
+                    continue
+            chosen[key] = (sub, nb)
+    graded = [inb for inb in instructors if any(k[1] == inb.name for k in chosen)]
+    steps = [s for inb in graded for s in inb.steps]
+
+    base = Path(tempfile.mkdtemp(prefix="td3-grade-run-"))
+    unreadable = sorted({str(p.resolve()) for p in (solutions, PACKAGE_SOLUTIONS,
+                                                    PACKAGE_SOLUTIONS.parent / ".git",
+                                                    solutions.resolve().parent / ".git",
+                                                    submissions, out) if p.exists()})
+    server = ForkServer(_server_env())
+    ctx = Context(server, out.resolve(), points, timeout_cell, timeout_notebook, memory_mb,
+                  max_output_bytes, unreadable, _mpl_seed(base))
+    todo = []
+    for (learner, name), (sub, nb) in chosen.items():
+        inb = next(i for i in instructors if i.name == name)
+        if isinstance(nb, Unreadable):
+            r = NotebookResult(learner, inb.name, sub.path.name, [nb.status], notes=[nb.detail])
+            for s in inb.steps:
+                r.steps[s] = StepResult(s, 0.0, points.of(s), False,
+                                        f"Not graded: the file is {nb.status} ({nb.detail}).")
+            per_learner[learner].append(r)
+        else:
+            todo.append((sub, inb, nb))
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool, \
+                tqdm(total=len(todo), desc="grading", unit="notebook", disable=not progress,
+                     file=sys.stderr) as bar:
+            futures = {pool.submit(grade_submission, ctx, *t): t for t in todo}
+            for fut in as_completed(futures):
+                sub, inb, _ = futures[fut]
+                try:
+                    r = fut.result()
+                except Exception as e:  # never lose a learner to a grader bug
+                    r = NotebookResult(sub.learner, inb.name, sub.path.name, ["grader error"],
+                                       notes=[f"{type(e).__name__}: {e}"])
+                per_learner[sub.learner].append(r)
+                bar.set_postfix_str(f"{sub.learner}: {r.status}")
+                bar.update()
+    finally:
+        server.close()
+        shutil.rmtree(base, ignore_errors=True)
+
+    for learner in per_learner:
+        have = {r.notebook for r in per_learner[learner]}
+        for inb in graded:
+            if inb.name not in have:
+                r = NotebookResult(learner, inb.name, "", ["missing"],
+                                   notes=[f"You did not submit {inb.name}."])
+                for s in inb.steps:
+                    r.steps[s] = StepResult(s, 0.0, points.of(s), False, "Not submitted.")
+                per_learner[learner].append(r)
+        order = {inb.name: i for i, inb in enumerate(instructors)}
+        per_learner[learner].sort(key=lambda r: order.get(r.notebook, len(order)))
+    summary = _write_reports(out, graded, steps, per_learner, learner_notes, points)
+    summary["seconds"] = round(time.monotonic() - t0, 1)
+    summary["warnings"] = warnings
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return summary
+
+
+def _fmt(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:.2f}"
+
+
+def _learner_status(results: list[NotebookResult], single: bool) -> str:
+    bad = [r for r in results if r.status != "ok"]
+    if not bad:
+        return "ok"
+    if single and len(results) == 1:
+        return bad[0].status
+    return "; ".join(f"{_label(r.notebook)}: {r.status}" for r in bad)
+
+
+def _label(name: str) -> str:
+    m = re.match(r"^(\d\d(?:_\d\d)*)_", name)
+    return m.group(1) if m else name
+
+
+def _write_reports(out: Path, graded: list[InstructorNotebook], steps: list[int],
+                   per_learner: dict[str, list[NotebookResult]], learner_notes: dict[str, list[str]],
+                   points: Points) -> dict:
+    max_total = sum(points.of(s) for s in steps)
+    rows, totals, failed = [], {}, {s: 0 for s in steps}
+    with open(out / "gradebook.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["learner"] + [f"step{s:02d}" for s in steps] + ["total", "status"])
+        for learner in sorted(per_learner):
+            results = per_learner[learner]
+            by_step = {s: sr for r in results for s, sr in r.steps.items()}
+            total = sum(sr.points for sr in by_step.values())
+            totals[learner] = total
+            for s in steps:
+                if s in by_step and not by_step[s].passed:
+                    failed[s] += 1
+            status = _learner_status(results, single=len(graded) == 1)
+            row = [learner] + [_fmt(by_step[s].points) if s in by_step else "0" for s in steps] \
+                + [_fmt(total), status]
+            w.writerow(row)
+            rows.append(row)
+            (out / "feedback" / f"{_safe(learner)}.md").write_text(
+                _feedback(learner, results, learner_notes.get(learner, []), total, max_total))
+    n = len(per_learner)
+    worst = max(steps, key=lambda s: failed[s], default=None)
+    return {"learners": n, "notebooks": [inb.name for inb in graded],
+            "max_points": max_total,
+            "mean_score": round(sum(totals.values()) / n, 3) if n else 0.0,
+            "most_failed_step": worst if worst is not None and failed[worst] else None,
+            "failed_by_step": {f"step{s:02d}": failed[s] for s in steps},
+            "statuses": _count([r.status for rs in per_learner.values() for r in rs]),
+            "timing": {f"{r.learner}/{r.notebook}": r.timing for rs in per_learner.values()
+                       for r in rs if r.timing}}
+
+
+def _count(items: list[str]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for i in items:
+        out[i] = out.get(i, 0) + 1
+    return out
+
+
+def _feedback(learner: str, results: list[NotebookResult], notes: list[str], total: float,
+              max_total: float) -> str:
+    lines = [f"# Feedback for {learner}", "",
+             f"**Total: {_fmt(total)} / {_fmt(max_total)} points**", "",
+             "| notebook | file | status | points |", "|---|---|---|---|"]
+    for r in results:
+        got = sum(s.points for s in r.steps.values())
+        of = sum(s.max_points for s in r.steps.values())
+        lines.append(f"| {r.notebook} | {r.submitted or '-'} | {r.status} | {_fmt(got)} / {_fmt(of)} |")
+    lines += [f"- {n}" for n in notes]
+    for r in results:
+        lines += ["", f"## {r.notebook}: {r.status}", ""]
+        for s, sr in sorted(r.steps.items()):
+            mark = "✓" if sr.passed else "✗"
+            lines.append(f"### Step {s} {mark} {_fmt(sr.points)} / {_fmt(sr.max_points)}")
+            if not sr.passed and sr.message:
+                lines += ["", "```text", sr.message.strip(), "```"]
+            lines.append("")
+        if r.statuses and r.status != "ok" or r.notes:
+            lines.append(f"Status: {', '.join(dict.fromkeys(r.statuses)) or 'ok'}.")
+            lines += [f"- {n}" for n in r.notes]
+        if r.executed:
+            lines.append(f"\nYour notebook as the grader ran it: `{r.executed}`.")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+# =========================================================================== command line
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.description = __doc__.split("\n\n")[0]
+    parser.add_argument("submissions", type=Path,
+                        help="folder of submissions: <learner>/*.ipynb or <learner>__<notebook>.ipynb")
+    parser.add_argument("--out", type=Path, required=True,
+                        help="results folder: gradebook.csv, feedback/, executed/, summary.json")
+    parser.add_argument("--solutions", type=Path, default=None,
+                        help="the instructor's solution notebooks (default: solutions/ here, else "
+                        "the course's)")
+    parser.add_argument("--points", type=Path, default=None,
+                        help="TOML overriding td3_teach/grading_points.toml (points, hidden seeds)")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                        help="submissions graded at once (default: the CPU count)")
+    parser.add_argument("--timeout-cell", type=float, default=120.0,
+                        help="seconds one cell (or one check call) may run (default 120)")
+    parser.add_argument("--timeout-notebook", type=float, default=900.0,
+                        help="seconds each run of one notebook may take in all (default 900)")
+    parser.add_argument("--memory-mb", type=int, default=4096,
+                        help="address-space limit per process, MiB (default 4096)")
+    parser.add_argument("--max-output-kb", type=int, default=1024,
+                        help="notebook output kept per notebook, KiB (default 1024)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def run(args: argparse.Namespace) -> int:
+    solutions = args.solutions or (Path("solutions") if Path("solutions").is_dir()
+                                   else PACKAGE_SOLUTIONS)
+    if not args.submissions.is_dir():
+        print(f"No folder {args.submissions}/.", file=sys.stderr)
+        return 2
+    if not solutions.is_dir() or not load_instructor(solutions):
+        print(f"No solution notebooks with checks in {solutions}/: pass --solutions.",
+              file=sys.stderr)
+        return 2
+    points = Points.load(args.points)
+    summary = grade(args.submissions, args.out, solutions, points, args.jobs, args.timeout_cell,
+                    args.timeout_notebook, args.memory_mb, args.max_output_kb << 10,
+                    progress=not args.quiet)
+    for w in summary["warnings"]:
+        print(f"warning: {w}", file=sys.stderr)
+    worst = summary["most_failed_step"]
+    failed = summary["failed_by_step"].get(f"step{worst:02d}", 0) if worst else 0
+    print(f"Graded {summary['learners']} learner(s) on {', '.join(summary['notebooks']) or '-'} "
+          f"in {summary['seconds']:g} s.")
+    print(f"Mean score: {summary['mean_score']:g} / {_fmt(summary['max_points'])}.")
+    print(f"Most-failed step: " + (f"step {worst} ({failed} of {summary['learners']} learners)"
+                                   if worst else "none"))
+    print("Statuses: " + ", ".join(f"{k} {v}" for k, v in sorted(summary["statuses"].items())))
+    print(f"Gradebook: {args.out / 'gradebook.csv'}; feedback: {args.out / 'feedback'}/")
+    return 0

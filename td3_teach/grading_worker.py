@@ -1,0 +1,798 @@
+"""The processes ``td3-teach grade`` runs a learner's code in.
+
+A fork server (``serve``) imports torch, the checks and nbclient once; every job is a fresh
+``fork`` of it, so each submission gets a new process that has never run learner code, without
+paying torch's import each time. Two kinds of job:
+
+``execute``
+    run the learner's whole notebook, as they would, in a fresh Jupyter kernel (nbclient,
+    ``allow_errors``, a per-cell timeout that interrupts the cell and goes on, outputs capped),
+    with the guard of ``grading_sandbox`` installed in the kernel by an IPython startup file.
+    This gives the notebook's status and the executed copy; it earns no points.
+
+``check``
+    the graded run. The instructor's checks are imported and snapshotted (module dicts,
+    function code, class dicts of td3_teach, torch, numpy and builtins) before any learner code
+    runs; then the program runs cell by cell: the instructor's setup cells (their original text),
+    the learner's exercise cells and the cells the learner added, and at each check cell the
+    instructor's check, called directly (the learner's ``checks`` name, module or check cell
+    text play no part) on seed 0 and the hidden seeds, then the hidden checks of
+    ``grading_hidden``. Before and after every call the snapshot is compared: any change is
+    "tampered" and no later check counts. Results go, one JSON line each with a per-job token,
+    to a file the learner's code cannot open.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import importlib
+import inspect
+import json
+import linecache
+import os
+import re
+import select
+import signal
+import sys
+import time
+import traceback
+import types
+from pathlib import Path
+from typing import Any, Callable
+
+from .grading_sandbox import die_with_parent, file_recorder, install_guard, limit_process, \
+    start_time
+
+CHECK_NAME = re.compile(r"step\d\d")
+LEARNER_FILE = "<learner cell"  # filename prefix of compiled learner code
+CALLABLE_MODULES = ("builtins", "torch", "torch.nn", "torch.nn.functional", "torch.nn.init",
+                    "torch.autograd", "torch.linalg", "torch.optim", "torch.random", "numpy",
+                    "math", "inspect", "linecache", "traceback", "html", "copy", "functools",
+                    "operator", "types", "random", "json")
+CLASS_ROOTS = ("torch", "numpy", "td3_teach", "inspect")
+IGNORED_KEYS = frozenset({"__warningregistry__"})
+
+
+# =========================================================================== fork server
+def preload() -> None:
+    """What every job needs, imported once in the server."""
+    import numpy  # noqa: F401
+    import torch  # noqa: F401
+    import nbclient  # noqa: F401
+    import nbformat  # noqa: F401
+    from ipykernel import kernelapp  # noqa: F401
+    from IPython.core.inputtransformer2 import TransformerManager  # noqa: F401
+    _import_checks()
+
+
+def _import_checks() -> dict[str, Callable]:
+    """``{"step08": checks.step08, ...}`` with every module of td3_teach the checks and the
+    references live in imported, so that the snapshot covers them."""
+    import pkgutil
+
+    import td3_teach
+    from td3_teach import checks, grading_hidden, steps, update  # noqa: F401
+    for info in pkgutil.iter_modules(checks.__path__):
+        importlib.import_module(f"td3_teach.checks.{info.name}")
+    for s in steps.STEPS:
+        try:
+            importlib.import_module(f"td3_teach.{s.where.split('.')[0]}")
+        except Exception:
+            pass
+    del td3_teach
+    return {name: getattr(checks, name) for name in dir(checks) if CHECK_NAME.fullmatch(name)
+            and callable(getattr(checks, name))}
+
+
+def serve() -> None:
+    """Read jobs (JSON lines) on stdin, fork one child per job; report ``{"id", "pid"}`` when it
+    starts and ``{"id", "exit"}`` when it ends. On end of input, kill what still runs."""
+    preload()
+    out = os.fdopen(os.dup(1), "w", buffering=1)
+    children: dict[int, int] = {}
+    buf = b""
+
+    def send(msg: dict) -> None:
+        out.write(json.dumps(msg) + "\n")
+
+    while True:
+        ready, _, _ = select.select([0], [], [], 0.05)
+        if ready:
+            chunk = os.read(0, 1 << 16)
+            if not chunk:
+                break
+            buf += chunk
+            while b"\n" in buf:
+                line, buf = buf.split(b"\n", 1)
+                msg = json.loads(line)
+                pid = os.fork()
+                if pid == 0:
+                    _child(msg)  # never returns
+                children[pid] = msg["id"]
+                send({"id": msg["id"], "pid": pid})
+        while children:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+            if pid == 0:
+                break
+            send({"id": children.pop(pid), "exit": os.waitstatus_to_exitcode(status)})
+    for pid in children:
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+def _child(msg: dict) -> None:
+    code = 70
+    try:
+        os.close(0)
+        code = JOBS[msg["kind"]](msg["job"]) or 0
+    except BaseException:  # the grader's own bug: leave a trace for the instructor
+        try:
+            Path(msg["job"]["crash_log"]).write_text(traceback.format_exc())
+        except Exception:
+            pass
+    finally:
+        os._exit(code)
+
+
+# =========================================================================== execute (kernel)
+class _KernelZygote:
+    """A child forked before nbclient runs, that becomes the learner's ipykernel when told its
+    connection file: a fresh process that never ran learner code, without re-importing torch.
+    ``launch`` stands in for jupyter_client's ``launch_kernel`` and returns a Popen-like handle."""
+
+    def __init__(self) -> None:
+        r, w = os.pipe()
+        self.pid = os.fork()
+        if self.pid == 0:
+            os.close(w)
+            self._become_kernel(r)
+        os.close(r)
+        self._w = w
+        self.returncode: int | None = None
+        self.stdin = self.stdout = self.stderr = None
+
+    @staticmethod
+    def _become_kernel(r: int) -> None:
+        code = 0
+        try:
+            os.setsid()
+            die_with_parent()
+            sys.dont_write_bytecode = True
+            msg = b""
+            while not msg.endswith(b"\n"):
+                chunk = os.read(r, 4096)
+                if not chunk:
+                    os._exit(0)
+                msg += chunk
+            job = json.loads(msg)
+            os.environ.update(job["env"])
+            if job.get("cwd"):
+                os.chdir(job["cwd"])
+            from ipykernel.kernelapp import IPKernelApp
+            app = IPKernelApp.instance()
+            app.initialize(["-f", job["connection_file"]])
+            app.start()
+        except BaseException:
+            traceback.print_exc()
+            code = 1
+        finally:
+            os._exit(code)
+
+    def launch(self, cmd: list[str], **kwargs: Any) -> "_KernelZygote":
+        env = dict(kwargs.get("env") or {})
+        env["JPY_PARENT_PID"] = str(os.getpid())
+        msg = {"connection_file": cmd[cmd.index("-f") + 1], "env": env,
+               "cwd": str(kwargs.get("cwd") or "")}
+        os.write(self._w, (json.dumps(msg) + "\n").encode())
+        os.close(self._w)
+        return self
+
+    # the part of subprocess.Popen that jupyter_client uses
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            try:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:
+                self.returncode = -signal.SIGKILL
+            else:
+                if pid:
+                    self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        end = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if end is not None and time.monotonic() > end:
+                import subprocess
+                raise subprocess.TimeoutExpired("kernel", timeout)
+            time.sleep(0.05)
+        return self.returncode  # type: ignore[return-value]
+
+    def send_signal(self, signum: int) -> None:
+        if self.poll() is None:
+            os.kill(self.pid, signum)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+
+def run_execute(job: dict) -> int:
+    """Run the learner's notebook in a fresh kernel; write ``job["result"]`` (JSON) and the
+    executed notebook ``job["executed"]``."""
+    limit_process(job["memory_mb"])
+    log = os.open(job["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    os.environ.clear()
+    os.environ.update(job["env"])
+    os.chdir(job["work"])
+
+    import nbformat
+    from jupyter_client.provisioning import local_provisioner
+    from nbclient import NotebookClient
+    from nbclient.exceptions import DeadKernelError
+
+    # The kernel: a fork of this process (torch, ipykernel already imported), made now, before
+    # nbclient starts its event loop, and waiting for its connection file.
+    zygote = _KernelZygote()
+    local_provisioner.launch_kernel = zygote.launch
+    t0 = time.monotonic()
+
+    def log(what: str) -> None:
+        print(f"[grader {time.monotonic() - t0:6.2f}s] {what}", flush=True)
+
+    result: dict[str, Any] = {"cells": {}, "timeouts": [], "died_at": None, "error": None}
+    state = {"current": None}
+    budget = {"total": job["max_output_bytes"], "cells": {}}
+
+    class Client(NotebookClient):
+        async def async_start_new_kernel(self, **kw: Any) -> None:
+            await super().async_start_new_kernel(**kw)
+            log("kernel started")
+            pid = self.km.provisioner.pid
+            Path(job["kernel_pid"]).write_text(f"{pid} {start_time(pid)}")
+
+        async def _async_handle_timeout(self, timeout: int, cell: Any = None) -> Any:
+            result["timeouts"].append(state["current"])
+            return await super()._async_handle_timeout(timeout, cell)
+
+        def output(self, outs: list, msg: dict, display_id: Any, cell_index: int) -> Any:
+            size = len(json.dumps(msg.get("content", {})))
+            used = budget["cells"].get(cell_index, 0)
+            if budget["total"] - size < 0 or used + size > job["max_output_bytes"] // 4:
+                if used >= 0:  # first drop in this cell: say so once
+                    outs.append(nbformat.v4.new_output(
+                        "stream", name="stderr", text="\n[td3-teach grade: output truncated here; "
+                        "the grader keeps at most "
+                        f"{job['max_output_bytes'] // 4} bytes per cell]\n"))
+                    budget["cells"][cell_index] = -1
+                return None
+            if used < 0:
+                return None
+            budget["cells"][cell_index] = used + size
+            budget["total"] -= size
+            return super().output(outs, msg, display_id, cell_index)
+
+    def on_start(cell: Any, cell_index: int) -> None:
+        state["current"] = cell_index
+        log(f"cell {cell_index + 1}")
+
+    def on_done(cell: Any, cell_index: int, execute_reply: dict | None) -> None:
+        content = (execute_reply or {}).get("content", {})
+        if content.get("status") == "error":
+            result["cells"][cell_index] = {"ename": content.get("ename", ""),
+                                          "evalue": str(content.get("evalue", ""))[:500]}
+
+    nb = nbformat.read(job["notebook"], as_version=4)
+    nb.metadata["kernelspec"] = {"name": "td3-grade", "display_name": "td3-teach grader",
+                                 "language": "python"}
+    client = Client(nb, timeout=job["timeout_cell"], kernel_name="td3-grade", allow_errors=True,
+                    interrupt_on_timeout=True, startup_timeout=120, shutdown_kernel="immediate",
+                    error_on_timeout={"ename": "CellTimeout", "evalue":
+                                      f"the cell ran longer than {job['timeout_cell']} s",
+                                      "traceback": []},
+                    resources={"metadata": {"path": job["work"]}}, record_timing=False,
+                    on_cell_start=on_start, on_cell_executed=on_done)
+    log("executing")
+    try:
+        client.execute()
+        log("executed")
+    except DeadKernelError:
+        result["died_at"] = state["current"]
+    except MemoryError:
+        result["error"] = "MemoryError in the grader's notebook runner (output too large?)"
+    except Exception as e:  # kernel failed to start, a timeout nbclient would not interrupt...
+        result["error"] = f"{type(e).__name__}: {str(e)[:500]}"
+    try:
+        nbformat.write(nb, job["executed"])
+    except Exception as e:
+        result["error"] = result["error"] or f"could not save the executed notebook: {e}"
+    Path(job["result"]).write_text(json.dumps(result))
+    log("saved")
+    return 0
+
+
+# =========================================================================== check (graded)
+class Snapshot:
+    """Identity of everything the checks depend on, taken before learner code runs.
+
+    * every td3_teach module: all its globals (a new global that is not a submodule counts);
+    * torch, numpy, builtins and the stdlib modules the checks use: their functions and classes;
+    * the classes of td3_teach, torch, numpy and inspect: their class dicts;
+    * every Python function among those: code, defaults, globals and closure contents.
+    """
+
+    def __init__(self) -> None:
+        self.full: dict[str, tuple[types.ModuleType, dict]] = {}
+        self.calls: dict[str, tuple[types.ModuleType, dict]] = {}
+        self.classes: dict[type, dict] = {}
+        self.functions: dict[types.FunctionType, tuple] = {}
+        self.sysmods: dict[str, types.ModuleType] = {}
+        for name, mod in list(sys.modules.items()):
+            if mod is None:
+                continue
+            if name == "td3_teach" or name.startswith("td3_teach."):
+                self.full[name] = (mod, dict(vars(mod)))
+                self.sysmods[name] = mod
+            elif name in CALLABLE_MODULES:
+                self.calls[name] = (mod, {k: v for k, v in vars(mod).items() if callable(v)})
+                self.sysmods[name] = mod
+        for _, d in list(self.full.values()) + list(self.calls.values()):
+            for v in d.values():
+                if isinstance(v, type) and str(getattr(v, "__module__", "")).split(".")[0] \
+                        in CLASS_ROOTS:
+                    for c in v.__mro__:
+                        if c is not object and c not in self.classes:
+                            self.classes[c] = dict(vars(c))
+                elif isinstance(v, types.FunctionType):
+                    self.functions[v] = self._fn(v)
+        import torch
+        for c in (torch.Tensor, getattr(torch._C, "TensorBase", None),
+                  getattr(torch._C, "_TensorBase", None), torch.nn.Parameter, torch.nn.Module):
+            if c is not None:
+                self.classes.setdefault(c, dict(vars(c)))
+        for c, d in self.classes.items():
+            for v in d.values():
+                for f in (v, getattr(v, "__func__", None), getattr(v, "fget", None)):
+                    if isinstance(f, types.FunctionType):
+                        self.functions.setdefault(f, self._fn(f))
+        self.grad_enabled = torch.is_grad_enabled()
+        self.dtype = torch.get_default_dtype()
+
+    @staticmethod
+    def _fn(f: types.FunctionType) -> tuple:
+        """Everything that decides what ``f`` does, compared by identity."""
+        parts = [f.__code__, f.__defaults__, f.__kwdefaults__, f.__globals__]
+        parts += list((f.__kwdefaults__ or {}).values())
+        for c in f.__closure__ or ():
+            try:
+                parts.append(c.cell_contents)
+            except ValueError:
+                parts.append(Snapshot)
+        return tuple(parts)
+
+    @staticmethod
+    def _same(a: tuple, b: tuple) -> bool:
+        return len(a) == len(b) and all(x is y for x, y in zip(a, b))
+
+    def changes(self, limit: int = 5) -> list[str]:
+        """What differs from the snapshot (at most ``limit`` items), or [] when nothing does."""
+        out: list[str] = []
+        for name, mod in self.sysmods.items():
+            if sys.modules.get(name) is not mod:
+                out.append(f"sys.modules[{name!r}] was replaced")
+        for name, (mod, d) in self.full.items():
+            now = vars(mod)
+            for k, v in d.items():
+                if k not in IGNORED_KEYS and now.get(k, Snapshot) is not v:
+                    out.append(f"{name}.{k} was changed")
+            for k in now.keys() - d.keys():
+                if k not in IGNORED_KEYS and not isinstance(now[k], types.ModuleType):
+                    out.append(f"{name}.{k} was added")
+            if len(out) >= limit:
+                return out[:limit]
+        for name, (mod, d) in self.calls.items():
+            now = vars(mod)
+            out += [f"{name}.{k} was changed" for k, v in d.items() if now.get(k, Snapshot) is not v]
+            if len(out) >= limit:
+                return out[:limit]
+        for c, d in self.classes.items():
+            now = vars(c)
+            if len(now) != len(d) or any(now.get(k, Snapshot) is not v for k, v in d.items()):
+                out.append(f"class {c.__module__}.{c.__qualname__} was changed")
+                if len(out) >= limit:
+                    return out[:limit]
+        for f, t in self.functions.items():
+            if not self._same(self._fn(f), t):
+                out.append(f"function {f.__module__}.{f.__qualname__} was changed")
+                if len(out) >= limit:
+                    return out[:limit]
+        out += self._torch_overrides()
+        return out[:limit]
+
+    @staticmethod
+    def _torch_overrides() -> list[str]:
+        import torch
+        out = []
+        for fn, what in (("_len_torch_function_stack", "a TorchFunctionMode is active"),
+                         ("_len_torch_dispatch_stack", "a TorchDispatchMode is active")):
+            f = getattr(torch._C, fn, None)
+            if f is not None and f() > 0:
+                out.append(what)
+        todo, seen = [torch.Tensor], set()
+        while todo:
+            c = todo.pop()
+            for s in c.__subclasses__():
+                if s in seen:
+                    continue
+                seen.add(s)
+                todo.append(s)
+                if str(s.__module__).split(".")[0] in ("torch", "numpy", "td3_teach"):
+                    continue
+                if "__torch_function__" in vars(s) or "__torch_dispatch__" in vars(s):
+                    out.append(f"tensor subclass {s.__qualname__} overrides torch functions")
+        return out
+
+    def normalise(self) -> None:
+        """Global torch settings a learner may have changed, back to how the checks expect."""
+        import torch
+        torch.set_grad_enabled(self.grad_enabled)
+        torch.set_default_dtype(self.dtype)
+
+
+class _CellTimeout(BaseException):
+    """Raised by SIGALRM in the graded run: a cell or a check call ran past --timeout-cell."""
+
+
+class _Shell:
+    """Enough of ``get_ipython()`` for learner cells with magics: shell commands and line magics
+    are skipped in the graded run; ``%%time``-like cell magics run their body."""
+
+    RUN_BODY = {"time", "timeit", "capture", "prun"}
+
+    def __init__(self, ns: dict) -> None:
+        self.user_ns = ns
+
+    def run_line_magic(self, *a: Any, **k: Any) -> None:
+        return None
+
+    def run_cell_magic(self, name: str, line: str, cell: str) -> None:
+        if name in self.RUN_BODY:
+            exec(compile(cell, "<learner cell magic>", "exec"), self.user_ns)
+
+    def system(self, *a: Any, **k: Any) -> None:
+        return None
+
+    def getoutput(self, *a: Any, **k: Any) -> list:
+        return []
+
+    run_cell = system
+
+
+class _RouteChecks(ast.NodeTransformer):
+    """``checks.step08(fn)`` / ``step08(fn)`` -> ``__td3_grade__("step08", fn)``."""
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        self.generic_visit(node)
+        f = node.func
+        name = f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(f, ast.Name) else ""
+        if CHECK_NAME.fullmatch(name):
+            return ast.copy_location(ast.Call(func=ast.Name("__td3_grade__", ast.Load()),
+                                              args=[ast.Constant(name), *node.args],
+                                              keywords=node.keywords), node)
+        return node
+
+
+def _reference(step: int) -> Any:
+    from td3_teach.steps import STEPS
+    try:
+        module, attr = STEPS[step - 1].where.split(".", 1)
+        return getattr(importlib.import_module(f"td3_teach.{module}"), attr)
+    except Exception:
+        return None
+
+
+def _codes_of(obj: Any) -> set:
+    if isinstance(obj, types.FunctionType):
+        return {obj.__code__}
+    codes = set()
+    if isinstance(obj, type):
+        for c in obj.__mro__:
+            if str(c.__module__).startswith("td3_teach"):
+                for v in vars(c).values():
+                    f = getattr(v, "__func__", v)
+                    if isinstance(f, types.FunctionType):
+                        codes.add(f.__code__)
+    return codes
+
+
+def run_checks(job: dict) -> int:
+    """The graded run; see the module docstring."""
+    limit_process(job["memory_mb"])
+    sys.dont_write_bytecode = True
+    fd = os.open(job["result"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    token = job["token"]
+
+    def emit(msg: dict) -> None:
+        msg["token"] = token
+        os.write(fd, (json.dumps(msg, default=str) + "\n").encode())
+
+    checks = _import_checks()
+    import torch  # noqa: F401
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    from td3_teach import grading_hidden
+    from td3_teach.checks import CheckFailed, CheckPassed
+
+    hidden = {k: list(v) for k, v in grading_hidden.HIDDEN.items()}
+    snapshot = Snapshot()
+    transform = TransformerManager().transform_cell
+
+    # the learner's world: clean environment, own folder, output to nowhere
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    sys.stdout = sys.stderr = open(os.devnull, "w")
+    os.environ.clear()
+    os.environ.update(job["env"])
+    os.chdir(job["work"])
+    sys.path[:] = [p for p in sys.path if p not in ("", ".")] + [job["work"]]
+    ns: dict[str, Any] = {"__name__": "__main__", "__builtins__": builtins}
+    main = types.ModuleType("__main__")
+    main.__dict__.update(ns)
+    ns = main.__dict__
+    sys.modules["__main__"] = main
+    ns["get_ipython"] = lambda: _Shell(ns)
+    ns["display"] = lambda *a, **k: None
+    tracing = install_guard(job["guard"]["writable"], job["guard"]["unreadable"],
+                            lambda v: emit({"type": "violation", **v}), strict=True)
+    state = {"tampered": False}
+
+    def on_alarm(signum: int, frame: Any) -> None:
+        raise _CellTimeout()
+
+    signal.signal(signal.SIGALRM, on_alarm)
+
+    def timed(fn: Callable, *a: Any, **k: Any) -> Any:
+        signal.setitimer(signal.ITIMER_REAL, job["timeout_cell"])
+        try:
+            return fn(*a, **k)
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+
+    def check_integrity() -> bool:
+        if state["tampered"]:
+            return False
+        changed = snapshot.changes()
+        if changed:
+            state["tampered"] = True
+            emit({"type": "tampered", "what": changed})
+            return False
+        return True
+
+    def run_cell(item: dict) -> None:
+        learner = item["origin"] == "learner"
+        src = item["source"]
+        name = f"{LEARNER_FILE} {item['cell']}>" if learner else f"<instructor cell {item['cell']}>"
+        try:
+            if learner:
+                src = transform(src)
+            code = compile(src, name, "exec")
+        except SyntaxError as e:
+            emit({"type": "cell", **_where(item), "error": f"SyntaxError: {e.msg} (line {e.lineno})",
+                  "syntax": True})
+            return
+        linecache.cache[name] = (len(src), None, src.splitlines(True), name)
+        try:
+            timed(exec, code, ns)
+        except _CellTimeout:
+            emit({"type": "cell", **_where(item), "error": "the cell ran longer than "
+                  f"{job['timeout_cell']} s", "timeout": True})
+        except BaseException as e:  # noqa: BLE001 - anything the learner's code raises
+            emit({"type": "cell", **_where(item), "error": _describe(e)})
+
+    def attempt(step: int, label: str, fn: Callable, args: tuple, kwargs: dict,
+                ref_codes: set) -> str | None:
+        """Run one check call; None when it passed, else the message for the learner."""
+        if not check_integrity():
+            return "Not graded: the grader's checks or torch were modified before this check ran."
+        snapshot.normalise()
+        hits: list[str] = []
+
+        def profile(frame: Any, event: str, arg: Any) -> None:
+            if event == "call" and frame.f_code in ref_codes:
+                back = frame.f_back
+                if back is not None and back.f_code.co_filename.startswith(LEARNER_FILE):
+                    hits.append(frame.f_code.co_name)
+
+        verdict: str | None = None
+        tracing(True)
+        sys.setprofile(profile if ref_codes else None)
+        tracing(False)
+        try:
+            out = timed(fn, *args, **kwargs)
+            if label == "visible" and not isinstance(out, CheckPassed):
+                verdict = "The check did not confirm your code."
+        except CheckFailed as e:
+            verdict = e.text()
+        except _CellTimeout:
+            verdict = (f"Step {step}: your code ran longer than {job['timeout_cell']} s on the "
+                       "check's input (an endless loop?).")
+        except BaseException as e:  # noqa: BLE001
+            verdict = f"Step {step}: the check could not run your code: {_describe(e)}"
+        finally:
+            tracing(True)
+            sys.setprofile(None)
+            tracing(False)
+        if not check_integrity():
+            return "Not graded: the grader's checks or torch were modified while this check ran."
+        if verdict is None and hits:
+            verdict = (f"Step {step} ✗ uses the package's reference: your code calls "
+                       f"td3_teach's own `{hits[0]}`.\nHint: the exercise is to write it "
+                       "yourself; the package's version is there for the later notebooks.")
+        return verdict
+
+    def grade(name: str, *args: Any, **kwargs: Any) -> None:
+        step = int(name[4:])
+        check = checks.get(name)
+        if check is None:
+            emit({"type": "step", "step": step, "passed": False, "grader_error": True,
+                  "message": f"td3_teach.checks has no {name}: the grader cannot grade step {step}."})
+            return
+        kwargs.pop("seed", None)
+        ref = _reference(step)
+        for a in list(args) + list(kwargs.values()):
+            if ref is not None and (a is ref or (isinstance(a, type) and isinstance(ref, type)
+                                                 and issubclass(a, ref))):
+                emit({"type": "step", "step": step, "passed": False, "message":
+                      f"Step {step} ✗ is the package's own reference "
+                      f"(td3_teach.{_reference_name(step)}), not your code."})
+                return
+        ref_codes = _codes_of(ref) if ref is not None else set()
+        try:
+            takes_seed = "seed" in inspect.signature(check).parameters
+        except (TypeError, ValueError):
+            takes_seed = False
+        runs: list[tuple[str, Callable, dict]] = []
+        for s in ([0] + [x for x in job["seeds"] if x != 0]) if takes_seed else [None]:
+            extra = {} if s is None else {"seed": s}
+            runs.append(("visible" if not s else f"hidden test, seed {s}", check,
+                         {**kwargs, **extra}))
+        for h in hidden.get(step, []):
+            runs.append((f"hidden test, {h.__name__}", h, dict(kwargs)))
+        for label, fn, kw in runs:
+            verdict = attempt(step, "visible" if fn is check else label, fn, args, kw, ref_codes)
+            if verdict is not None:
+                emit({"type": "step", "step": step, "passed": False, "which": label,
+                      "message": verdict, "tampered": state["tampered"]})
+                return
+        emit({"type": "step", "step": step, "passed": True, "which": "all",
+              "message": f"{len(runs)} checks passed"})
+
+    for item in job["program"]:
+        if item["kind"] in ("setup", "exercise", "extra"):
+            run_cell(item)
+        elif item["kind"] == "missing":
+            emit({"type": "missing", **item})
+        elif item["kind"] == "check":
+            tree = _RouteChecks().visit(ast.parse(item["source"]))
+            code = compile(ast.fix_missing_locations(tree), f"<instructor check {item['cell']}>",
+                           "exec")
+            ns["__td3_grade__"] = grade
+            try:
+                exec(code, ns)
+            except BaseException as e:  # noqa: BLE001 - e.g. the exercise's name is undefined
+                emit({"type": "check_error", "cell": item["cell"], "steps": item["steps"],
+                      "error": _describe(e)})
+    emit({"type": "done"})
+    return 0
+
+
+def _where(item: dict) -> dict:
+    return {"cell": item["cell"], "origin": item["origin"], "kind": item["kind"]}
+
+
+def _reference_name(step: int) -> str:
+    from td3_teach.steps import STEPS
+    return STEPS[step - 1].where
+
+
+def _describe(e: BaseException) -> str:
+    """``NameError: name 'x' is not defined (line 3 of your cell 4)``: the exception and where in
+    the learner's code it came from."""
+    text = f"{type(e).__name__}: {str(e).strip().splitlines()[0][:300] if str(e).strip() else ''}"
+    for frame in reversed(traceback.extract_tb(e.__traceback__)):
+        if frame.filename.startswith(LEARNER_FILE):
+            cell = frame.filename[len(LEARNER_FILE):].strip(" >")
+            return f"{text} (line {frame.lineno} of your cell {cell})"
+    return text
+
+
+JOBS: dict[str, Callable[[dict], int]] = {"execute": run_execute, "check": run_checks}
+
+
+# =========================================================================== parent side
+class ForkServer:
+    """The grader's handle on ``serve``: ``submit(kind, job)`` forks a job and returns a
+    ``Job`` to wait on or kill. Thread-safe; one server per grading run."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        import subprocess
+        import threading
+
+        package_parent = str(Path(__file__).resolve().parents[1])
+        code = (f"import sys; sys.path.insert(0, {package_parent!r}); "
+                "from td3_teach.grading_worker import serve; serve()")
+        self.proc = subprocess.Popen([sys.executable, "-I", "-c", code], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
+                                     start_new_session=True)
+        self._lock = threading.Lock()
+        self._jobs: dict[int, Job] = {}
+        self._next = 0
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            msg = json.loads(line)
+            job = self._jobs.get(msg["id"])
+            if job is None:
+                continue
+            if "pid" in msg:
+                job.pid = msg["pid"]
+                job.started.set()
+            if "exit" in msg:
+                job.exit = msg["exit"]
+                job.done.set()
+        for job in list(self._jobs.values()):  # the server died: nothing more will come
+            job.started.set()
+            job.done.set()
+
+    def submit(self, kind: str, job: dict) -> "Job":
+        with self._lock:
+            self._next += 1
+            handle = Job()
+            self._jobs[self._next] = handle
+            assert self.proc.stdin is not None
+            self.proc.stdin.write((json.dumps({"id": self._next, "kind": kind, "job": job})
+                                   + "\n").encode())
+            self.proc.stdin.flush()
+        return handle
+
+    def close(self) -> None:
+        try:
+            if self.proc.stdin:
+                self.proc.stdin.close()
+            self.proc.wait(timeout=10)
+        except Exception:
+            self.proc.kill()
+
+
+class Job:
+    """One forked job: ``wait(seconds)`` -> exit code or None if still running; ``kill()``."""
+
+    def __init__(self) -> None:
+        import threading
+        self.started, self.done = threading.Event(), threading.Event()
+        self.pid: int | None = None
+        self.exit: int | None = None
+
+    def wait(self, timeout: float) -> int | None:
+        t0 = time.monotonic()
+        self.started.wait(timeout)
+        self.done.wait(max(0.0, timeout - (time.monotonic() - t0)))
+        return self.exit if self.done.is_set() else None
+
+    def kill(self) -> None:
+        if self.pid:
+            try:
+                os.killpg(self.pid, signal.SIGKILL)
+            except OSError:
+                pass
