@@ -9,6 +9,7 @@ The checks never read the course's solutions.
 from ._core import CheckFailed, CheckPassed, LearnerCodeError, NotImplementedYet
 from .step01_replay_buffer import step01
 from .step02_actor import step02
+from .step03_twin_critics import step03
 from .step08_min_target_q import step08
 from .step09_bellman_target import step09
 from .step10_current_q import step10
@@ -19,3 +20,4 @@ __all__ = ["CheckFailed", "CheckPassed", "LearnerCodeError", "NotImplementedYet"
 __all__ += ["step01"]
 __all__ += ["step02"]
 __all__ += ["step09", "step10", "step11", "step12"]
+__all__ += ["step03"]

@@ -1,0 +1,107 @@
+"""Step 3's check: passes the solution, and names each classic mistake injected into it."""
+
+import pytest
+from torch import nn
+
+from td3_teach import checks
+from notebook_code import exercise_namespace
+
+NB = "03_twin_critics.ipynb"
+Q1_RETURN = "return self.layer_3(F.relu(self.layer_2(F.relu(self.layer_1(sa)))))"
+FORWARD = '''    def forward(self, s: torch.Tensor, a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """s (B, state_dim), a (B, action_dim) -> q1 (B, 1), q2 (B, 1)."""
+        ### BEGIN SOLUTION
+        sa = torch.cat([s, a], dim=1)
+        q1 = self.layer_3(F.relu(self.layer_2(F.relu(self.layer_1(sa)))))
+        q2 = self.layer_6(F.relu(self.layer_5(F.relu(self.layer_4(sa)))))
+        return q1, q2
+        ### END SOLUTION
+'''
+
+
+def run_check(replace=None, seed=0):
+    return checks.step03(exercise_namespace(NB, replace)["Critic"], seed=seed)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_step03_check_passes_the_solution(seed):
+    assert run_check(seed=seed).text().startswith("Step 3 ✓")
+
+
+MUTATIONS = {
+    "the lecture's nn.Linear(300, action_dim)": (
+        {"nn.Linear(300, 1)": "nn.Linear(300, action_dim)"}, "ONE number"),
+    "first layer takes the state alone": (
+        {"nn.Linear(state_dim + action_dim, 400)": "nn.Linear(state_dim, 400)"}, "state alone"),
+    "heads share a layer": (
+        {"self.layer_5(F.relu(self.layer_4(sa)))": "self.layer_5(F.relu(self.layer_1(sa)))"},
+        "not independent"),
+    "one shared trunk with two outputs": (
+        {"self.layer_5(F.relu(self.layer_4(sa)))": "self.layer_2(F.relu(self.layer_1(sa)))"},
+        "not independent"),
+    "heads start from the same weights": (
+        {"self.layer_6 = nn.Linear(300, 1)":
+         "self.layer_6 = nn.Linear(300, 1)\n"
+         "        for mine, theirs in ((self.layer_4, self.layer_1), (self.layer_5, self.layer_2),"
+         " (self.layer_6, self.layer_3)):\n"
+         "            mine.load_state_dict(theirs.state_dict())"}, "same weights"),
+    "Q1 uses head 2": (
+        {Q1_RETURN: "return self.layer_6(F.relu(self.layer_5(F.relu(self.layer_4(sa)))))"},
+        "second head"),
+    "concatenated along dim 0": ({"torch.cat([s, a], dim=1)": "torch.cat([s, a], dim=0)"}, "dim=1"),
+    "concatenated (a, s)": ({"torch.cat([s, a], dim=1)": "torch.cat([a, s], dim=1)"}, "(a, s)"),
+    "returns only q1": ({"return q1, q2": "return q1"}, "one tensor"),
+    "returns one (B, 2) tensor": ({"return q1, q2": "return torch.cat([q1, q2], dim=1)"}, "one tensor"),
+    "returns q1 twice": ({"return q1, q2": "return q1, q1"}, "same tensor twice"),
+    "ReLU after the output layer": (
+        {"q1 = self.layer_3(F.relu(self.layer_2(F.relu(self.layer_1(sa)))))":
+         "q1 = F.relu(self.layer_3(F.relu(self.layer_2(F.relu(self.layer_1(sa))))))"}, "none after the last"),
+    "detached values": ({"return q1, q2": "return q1.detach(), q2.detach()"}, "without gradients"),
+    "no Q1 method": ({"def Q1(": "def q1_value("}, "no Q1 method"),
+    "forward indented inside __init__ (the lecture notes' slip)": (
+        {FORWARD: "\n".join(("    " + line) if line else line for line in FORWARD.split("\n"))},
+        "indented inside __init__"),
+    "not an nn.Module": ({"class Critic(nn.Module):": "class Critic:"}, "nn.Module"),
+}
+
+
+@pytest.mark.parametrize("name", MUTATIONS)
+def test_step03_check_names_the_mistake(name):
+    replace, expected = MUTATIONS[name]
+    with pytest.raises(checks.CheckFailed) as info:
+        run_check(replace)
+    assert expected.lower() in str(info.value).lower(), str(info.value)
+
+
+@pytest.mark.parametrize("name", ["the lecture's nn.Linear(300, action_dim)",
+                                  "forward indented inside __init__ (the lecture notes' slip)"])
+def test_step03_lecture_bugs_are_named(name):
+    with pytest.raises(checks.CheckFailed) as info:
+        run_check(MUTATIONS[name][0])
+    assert info.value.bug and "lecture" in info.value.bug
+
+
+def test_step03_unfilled_exercise_says_not_implemented():
+    class Critic(nn.Module):
+        def __init__(self, state_dim, action_dim):
+            super().__init__()
+            raise NotImplementedError("Step 3: this is your exercise.")
+
+        def forward(self, s, a):
+            raise NotImplementedError
+
+        def Q1(self, s, a):  # noqa: N802
+            raise NotImplementedError
+
+    with pytest.raises(checks.NotImplementedYet, match="not implemented yet"):
+        checks.step03(Critic)
+
+
+def test_step03_wrong_types_are_reported():
+    ns = exercise_namespace(NB)
+    with pytest.raises(checks.CheckFailed, match="instance"):
+        checks.step03(ns["Critic"](3, 2))
+    with pytest.raises(checks.CheckFailed, match="signature"):
+        checks.step03(nn.Linear)
+    with pytest.raises(checks.CheckFailed, match="None"):
+        checks.step03(None)
