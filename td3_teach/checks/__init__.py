@@ -15,9 +15,10 @@ from .step09_bellman_target import step09
 from .step10_current_q import step10
 from .step11_critic_loss import step11
 from .step12_critic_update import step12
+from .step13_actor_update import step13
 
 __all__ = ["CheckFailed", "CheckPassed", "LearnerCodeError", "NotImplementedYet", "step08"]
 __all__ += ["step01"]
 __all__ += ["step02"]
-__all__ += ["step09", "step10", "step11", "step12"]
 __all__ += ["step03"]
+__all__ += ["step09", "step10", "step11", "step12", "step13"]

@@ -1,0 +1,93 @@
+"""Step 13's check: passes the solution, and names each classic mistake injected into it."""
+
+import pytest
+
+from td3_teach import checks
+from notebook_code import exercise_namespace
+
+NB = "13_delayed_actor_update.ipynb"
+LOSS = "actor_loss = -critic.Q1(s, actor(s)).mean()"
+ZERO = "    actor_optimizer.zero_grad()\n"
+STEP = "actor_optimizer.step()\n"
+
+
+def run_check(ns, seed=0):
+    return checks.step13(ns["step13_actor_update"], seed=seed)
+
+
+def test_step13_check_passes_the_solution():
+    assert run_check(exercise_namespace(NB)).text().startswith("Step 13 ✓")
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 17, 42])
+def test_step13_check_passes_the_solution_on_other_seeds(seed):
+    assert run_check(exercise_namespace(NB), seed=seed)
+
+
+def test_step13_check_passes_the_package_way_with_a_frozen_critic():
+    block = f"{LOSS}\n{ZERO}    actor_loss.backward()\n"
+    frozen = "with update.frozen(critic):\n" + "".join(f"        {line.strip()}\n" for line in block.splitlines())
+    ns = exercise_namespace(NB, {block: frozen})
+    ns["update"] = __import__("td3_teach.update", fromlist=["update"])
+    assert run_check(ns)
+
+
+def test_step13_check_passes_the_first_head_of_forward():
+    assert run_check(exercise_namespace(NB, {LOSS: "actor_loss = -critic(s, actor(s))[0].mean()"}))
+
+
+MUTATIONS = {
+    "missing minus sign (the lecture notes)": ({LOSS: LOSS.replace("= -", "= ")}, "minus sign is missing"),
+    "backward on the negated loss (descends Q1)": ({"actor_loss.backward()": "(-actor_loss).backward()"},
+                                                   "went down"),
+    "Q2 instead of Q1": ({LOSS: "actor_loss = -critic(s, actor(s))[1].mean()"}, "uses Q2"),
+    "min(Q1, Q2) in the actor loss": ({LOSS: "actor_loss = -torch.min(*critic(s, actor(s))).mean()"},
+                                      "min(Q1, Q2)"),
+    "average of the two critics": ({LOSS: "actor_loss = -(sum(critic(s, actor(s))) / 2).mean()"}, "averages"),
+    "sum over the batch": ({LOSS: "actor_loss = -critic.Q1(s, actor(s)).sum()"}, "sums"),
+    "the action detached (like the stored action a: no gradient into the actor)":
+        ({LOSS: "actor_loss = -critic.Q1(s, actor(s).detach()).mean()"}, "no gradient reached the actor"),
+    "the lecture's grad_zero() typo": ({"zero_grad()": "grad_zero()"}, "grad_zero()"),
+    "the lecture's steo() typo": ({STEP: "actor_optimizer.steo()\n"}, "steo()"),
+    "missing zero_grad": ({ZERO: ""}, "zero_grad() is missing"),
+    "missing step": ({"    " + STEP: ""}, "never called"),
+    "the critic stepped by the actor's loss": (
+        {"    " + STEP: "    " + STEP + "    torch.optim.SGD(critic.parameters(), lr=0.1).step()\n"},
+        "critic's weights changed"),
+    "the critic optimizer used": ({"    " + STEP: "    " + STEP + "    critic_optimizer.step()\n"},
+                                  "critic is trained on its own loss"),
+    "the target actor": ({"actor(s)": "actor_target(s)"}, "targets only move by polyak"),
+    "critic frozen and never unfrozen": ({LOSS: "critic.requires_grad_(False)\n    " + LOSS},
+                                         "no longer require grad"),
+    "returned .item()": ({"return actor_loss.detach()": "return actor_loss.item()"}, "float"),
+    "forgot return": ({"return actor_loss.detach()": "pass"}, "returned None"),
+}
+
+
+@pytest.mark.parametrize("name", MUTATIONS)
+def test_step13_check_names_the_mistake(name):
+    replace, expected = MUTATIONS[name]
+    ns = exercise_namespace(NB, replace)
+    with pytest.raises(checks.CheckFailed) as info:
+        run_check(ns)
+    assert expected.lower() in str(info.value).lower(), str(info.value)
+
+
+@pytest.mark.parametrize("name", ["missing minus sign (the lecture notes)", "the lecture's grad_zero() typo",
+                                  "the lecture's steo() typo"])
+def test_step13_lecture_bugs_are_named_as_known_bugs(name):
+    with pytest.raises(checks.CheckFailed) as info:
+        run_check(exercise_namespace(NB, MUTATIONS[name][0]))
+    assert "lecture" in info.value.bug
+
+
+def test_step13_unfilled_exercise_says_not_implemented():
+    def step13_actor_update(actor, critic, actor_optimizer, s):
+        raise NotImplementedError("Step 13: this is your exercise.")
+    with pytest.raises(checks.NotImplementedYet, match="not implemented yet"):
+        checks.step13(step13_actor_update)
+
+
+def test_step13_wrong_signature_is_reported():
+    with pytest.raises(checks.CheckFailed, match="signature"):
+        checks.step13(lambda actor, critic, s: None)
