@@ -18,7 +18,7 @@ from .config import TD3Config
 from .device import pick_device
 from .errors import CheckpointError, InputError
 from .networks import Actor, Critic, make_target
-from .replay_buffer import ReplayBuffer
+from .replay_buffer import Batch, ReplayBuffer
 from .update import step04_sample_batch, train_step
 
 NETWORKS = ("actor", "actor_target", "critic", "critic_target")
@@ -65,7 +65,7 @@ class TD3:
         job, not this method's. (The lecture's ``state.reshape(-1, 1)`` made a column of
         state_dim one-feature states: a known bug; the right shape is ``(1, -1)``.)
         """
-        s = torch.as_tensor(np.asarray(state, dtype=np.float32), device=self.device)
+        s = torch.as_tensor(state, dtype=torch.float32, device=self.device)
         if s.ndim not in (1, 2) or s.shape[-1] != self.state_dim:
             raise InputError(f"select_action got a state of shape {tuple(s.shape)}; expected "
                              f"({self.state_dim},) or (batch, {self.state_dim}). Pass the "
@@ -94,6 +94,8 @@ class TD3:
         for _ in range(int(iterations)):
             self.total_it += 1
             batch = step04_sample_batch(replay_buffer, cfg.batch_size)                  # Step 4
+            if batch.s.device != self.device:  # a buffer made for another device
+                batch = Batch(*(t.to(self.device) for t in batch))
             losses.update(train_step(self, batch, self.total_it, cfg))                  # Steps 5-15
         return {k: float(v) for k, v in losses.items()}
 
@@ -113,6 +115,11 @@ class TD3:
                 raise CheckpointError(f"{source} has no '{name}' entry; it was not written by "
                                       "TD3.save (keys found: " + ", ".join(map(str, d)) + ").")
             _check_shapes(getattr(self, name), d[name], name, source)
+        saved_max = d.get("meta", {}).get("max_action", self.max_action)
+        if float(saved_max) != self.max_action:
+            raise CheckpointError(f"{source} was trained with max_action {saved_max}; this agent "
+                                  f"has max_action {self.max_action}. The actor's tanh is scaled "
+                                  "by it: load the checkpoint into an agent made for that env.")
         for name in NETWORKS:
             getattr(self, name).load_state_dict(d[name])
         for name in OPTIMIZERS:

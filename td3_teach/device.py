@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import torch
 
+from .errors import InputError
+
 
 def pick_device(device: str | torch.device | None = None) -> torch.device:
     """``device`` if given (``"cpu"``, ``"cuda"``, ``"cuda:1"``), else cuda when available, else cpu.
@@ -14,6 +16,7 @@ def pick_device(device: str | torch.device | None = None) -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     device = torch.device(device)
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device='cuda' was asked for, but torch sees no GPU here. "
-                         "Use device='cpu' (or leave device unset to choose automatically).")
+        raise InputError(f"device={str(device)!r} was asked for, but torch sees no GPU here "
+                         "(torch.cuda.is_available() is False). Use device='cpu', or leave "
+                         "device unset to choose automatically.")
     return device

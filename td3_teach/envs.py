@@ -73,7 +73,11 @@ def make_env(env_id: str = "HalfCheetahBulletEnv-v0", render_mode: str | None = 
     except gym.error.Error as e:
         raise EnvError(f"Cannot make environment '{env_id}': {e}. Bullet envs known here: "
                        f"{', '.join(BULLET_ENVS)}; gymnasium ones such as Pendulum-v1 also work.") from None
-    check_box_actions(env)
+    try:
+        check_box_actions(env)
+    except EnvError:
+        env.close()
+        raise
     env = QuietReset(env)
     if seed is not None:
         env.reset(seed=seed)
