@@ -1,0 +1,121 @@
+"""Packaging: pyproject.toml and environment.yml name the same packages with the same version
+specifiers, torch is pinned to 2.13.0 in both, CI runs README's test command, and the
+throughput benchmark's smoke run prints its keys."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+# PyYAML comes with jupyterlab (jupyterlab -> jupyter_server -> jupyter-events -> pyyaml), and
+# packaging with pytest; neither needs a line of its own.
+import yaml
+from packaging.requirements import Requirement
+
+ROOT = Path(__file__).resolve().parents[1]
+TORCH_PIN = "torch==2.13.0"
+
+
+def pyproject_requirements() -> list[Requirement]:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    return [Requirement(r) for r in project["dependencies"] + project["optional-dependencies"]["test"]]
+
+
+def environment_yml_pip() -> list[str]:
+    env = yaml.safe_load((ROOT / "environment.yml").read_text(encoding="utf-8"))
+    pip = [d["pip"] for d in env["dependencies"] if isinstance(d, dict) and "pip" in d]
+    assert len(pip) == 1, "environment.yml needs exactly one `- pip:` list"
+    return pip[0]
+
+
+def by_name(reqs) -> dict[str, str]:
+    """normalised name -> specifier (markers set aside: the conda env pins python 3.11)."""
+    out = {}
+    for r in reqs:
+        name = r.name.lower().replace("_", "-")
+        assert name not in out, f"{name} is listed twice"
+        out[name] = str(r.specifier)
+    return out
+
+
+def test_packaging_pyproject_and_environment_yml_agree():
+    pip = environment_yml_pip()
+    assert "-e ." in pip, "environment.yml should install the course itself (-e .)"
+    yml = by_name(Requirement(line) for line in pip if line != "-e .")
+    toml = by_name(pyproject_requirements())
+    only_toml = {k: v for k, v in toml.items() if k not in yml}
+    only_yml = {k: v for k, v in yml.items() if k not in toml}
+    differ = {k: (toml[k], yml[k]) for k in toml.keys() & yml.keys() if toml[k] != yml[k]}
+    assert not (only_toml or only_yml or differ), (
+        f"only in pyproject.toml: {only_toml}; only in environment.yml: {only_yml}; "
+        f"different specifiers (pyproject, yml): {differ}")
+
+
+def test_packaging_torch_is_pinned_exactly_in_both():
+    assert [str(r) for r in pyproject_requirements() if r.name == "torch"] == [TORCH_PIN]
+    assert [line for line in environment_yml_pip() if line.startswith("torch")] == [TORCH_PIN]
+
+
+def test_packaging_environment_yml_python_is_one_pybullet_supports():
+    env = yaml.safe_load((ROOT / "environment.yml").read_text(encoding="utf-8"))
+    assert "python=3.11" in env["dependencies"]
+
+
+# ------------------------------------------------------------------------------------ CI
+def readme_test_command(text: str) -> str:
+    lines = text.splitlines()
+    i = lines.index("<!-- test-command -->")
+    assert lines[i + 1] == "```bash", "the test command must be a ```bash block right after the marker"
+    j = lines.index("```", i + 2)
+    return "\n".join(lines[i + 2:j])
+
+
+def test_packaging_readme_test_command_installs_the_test_extra_and_runs_pytest():
+    cmd = readme_test_command((ROOT / "README.md").read_text(encoding="utf-8"))
+    assert 'pip install -e ".[test]"' in cmd
+    assert cmd.rstrip().endswith("-m pytest")
+
+
+def test_packaging_ci_runs_the_readme_test_command(tmp_path):
+    """.ci/run, on a copy of README.md whose test command is swapped for a marker, runs it."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    marker = "echo ran-the-readme-command > marker.txt"
+    (tmp_path / "README.md").write_text(readme.replace(readme_test_command(readme), marker))
+    (tmp_path / ".ci").mkdir()
+    shutil.copy(ROOT / ".ci" / "run", tmp_path / ".ci" / "run")
+    res = subprocess.run(["bash", str(tmp_path / ".ci" / "run")], capture_output=True, text=True,
+                         timeout=60, env={**os.environ, "CI": "true"})
+    assert res.returncode == 0, res.stderr
+    assert (tmp_path / "marker.txt").read_text().strip() == "ran-the-readme-command"
+    assert f"+ {marker}" in res.stdout
+
+
+def test_packaging_ci_fails_without_a_readme_test_command(tmp_path):
+    (tmp_path / "README.md").write_text("# no command here\n")
+    (tmp_path / ".ci").mkdir()
+    shutil.copy(ROOT / ".ci" / "run", tmp_path / ".ci" / "run")
+    res = subprocess.run(["bash", str(tmp_path / ".ci" / "run")], capture_output=True, text=True,
+                         timeout=60)
+    assert res.returncode != 0 and "test-command" in res.stderr
+
+
+# ------------------------------------------------------------------------------------ benchmark
+def test_packaging_throughput_benchmark_quick_json_prints_its_keys():
+    res = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "throughput.py"), "--quick",
+                          "--json"], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout)
+    assert set(out) == {"setup", "throughput", "replay_buffer_bytes_1M"}
+    assert {(r["threads"], r["batch_size"]) for r in out["throughput"]} == \
+        {(1, 100), (1, 256), (2, 100), (2, 256)}
+    for row in out["throughput"]:
+        assert {"td3_teach", "naive"} <= set(row["iterations_per_s"])
+        assert all(v > 0 for v in row["iterations_per_s"].values())
+    mem = out["replay_buffer_bytes_1M"]
+    assert mem["raw_float32"] == 1_000_000 * (2 * 26 + 6 + 2) * 4
+    assert mem["td3_teach"] <= 1.1 * mem["raw_float32"]
+    assert mem["naive"] > mem["raw_float32"]

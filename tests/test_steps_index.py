@@ -1,0 +1,75 @@
+"""The 15 steps are listed once, in td3_teach.steps.STEPS; everything else must agree with it:
+README's steps table, the package attributes, the tests by step number and the notebooks."""
+
+import importlib
+from pathlib import Path
+
+import pytest
+
+import td3_teach
+from td3_teach.steps import STEPS, step
+
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+
+
+def readme_steps_table() -> list[list[str]]:
+    """The rows of the table after ``<!-- steps-table ... -->``, cells stripped of backticks."""
+    lines = README.read_text(encoding="utf-8").splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("<!-- steps-table"))
+    rows = []
+    for line in lines[start + 1:]:
+        if not line.startswith("|"):
+            break
+        cells = [c.strip().strip("`") for c in line.strip().strip("|").split("|")]
+        if cells[0] in ("step", "") or set(cells[0]) <= set("-: "):
+            continue  # header and separator
+        rows.append(cells)
+    return rows
+
+
+def test_steps_are_numbered_1_to_15_with_their_tokens():
+    assert [s.number for s in STEPS] == list(range(1, 16))
+    assert [s.token for s in STEPS] == [f"step{n:02d}" for n in range(1, 16)]
+    assert step(8) is STEPS[7]
+    with pytest.raises(ValueError):
+        step(16)
+
+
+def test_steps_readme_table_lists_exactly_the_steps():
+    expected = [[str(s.number), s.title, f"td3_teach.{s.where}", s.notebook,
+                 f"tests/test_step_{s.number:02d}_*.py"] for s in STEPS]
+    assert readme_steps_table() == expected
+
+
+@pytest.mark.parametrize("s", STEPS, ids=lambda s: s.token)
+def test_steps_where_resolves_to_a_real_attribute_of_td3_teach(s):
+    module, _, name = s.where.rpartition(".")
+    obj = getattr(importlib.import_module(f"td3_teach.{module}"), name)
+    assert callable(obj)
+    if s.number >= 4:  # the update functions carry their token and say which step they are
+        assert name.startswith(s.token + "_")
+        assert (obj.__doc__ or "").startswith(f"TD3 step {s.number} of 15"), obj.__doc__
+
+
+@pytest.mark.parametrize("s", STEPS, ids=lambda s: s.token)
+def test_steps_each_step_has_its_test_file(s):
+    assert sorted((ROOT / "tests").glob(f"test_step_{s.number:02d}_*.py")), \
+        f"no tests/test_step_{s.number:02d}_*.py for step {s.number} ({s.title})"
+
+
+@pytest.mark.parametrize("s", STEPS, ids=lambda s: s.token)
+def test_steps_each_notebook_exists_in_solutions_and_notebooks(s):
+    if not any((ROOT / "solutions").glob("*.ipynb")):
+        pytest.skip("solutions/ has no notebooks yet: nothing to check against STEPS")
+    missing = [f"{d}/{s.notebook}" for d in ("solutions", "notebooks") if not (ROOT / d / s.notebook).is_file()]
+    assert not missing, f"step {s.number} ({s.title}): missing " + ", ".join(missing)
+
+
+def test_steps_notebook_names_start_with_the_step_number():
+    for s in STEPS:  # a notebook shared by two steps is named for both: 14_15_...
+        assert s.notebook.startswith((f"{s.number:02d}_", f"{s.number - 1:02d}_{s.number:02d}_")), s
+
+
+def test_steps_package_exports_steps():
+    assert td3_teach.STEPS is STEPS
