@@ -1,0 +1,371 @@
+"""How fast is td3_teach's update, and how big is its replay buffer? Side by side, in one run.
+
+Compares, on synthetic HalfCheetah-shaped data (26-d state, 6-d action, fixed seed, no env):
+
+  (a) td3_teach: ``TD3.train(buffer, N, batch_size=B)``;
+  (b) naive: the lecture notes' code with their bugs fixed, and their costs kept: a list of
+      tuples as the buffer, numpy arrays stacked and converted to tensors for every batch, the
+      target computed with a graph and then detached, default Adam, Polyak as a Python loop over
+      parameters, and the actor loss back-propagated into the critic's weights too;
+  (c) Stable-Baselines3's ``TD3.train(gradient_steps=N, batch_size=B)`` with net_arch [400, 300],
+      when ``stable_baselines3`` is importable (optional, never a dependency of td3_teach).
+
+Throughput is training iterations per second (one update per iteration: steps 4-15, the actor
+and targets every 2nd), for batch 100 and 256 and torch threads 1 and 2: the median of a few
+repeats after a warm-up, the implementations taking turns so that background load hits all alike.
+Memory is the replay buffer's bytes for 1,000,000 transitions against their raw float32 size.
+
+    python benchmarks/throughput.py            # the full table (about two minutes on 2 cores)
+    python benchmarks/throughput.py --quick    # a smoke run: tiny sizes, timings meaningless
+    python benchmarks/throughput.py --json     # the same figures as one JSON object
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, installed or not
+from td3_teach import TD3, ReplayBuffer  # noqa: E402
+
+STATE_DIM, ACTION_DIM, MAX_ACTION = 26, 6, 1.0  # HalfCheetahBulletEnv-v0
+SEED = 0
+TRANSITIONS_1M = 1_000_000
+
+
+# ----------------------------------------------------------------------------------------------
+# (b) The naive implementation: the lecture's code, correct, with its costs.
+# ----------------------------------------------------------------------------------------------
+class NaiveReplayBuffer:
+    """The lecture's step 1: a Python list of tuples; every sample stacks numpy arrays."""
+
+    def __init__(self, max_size=1e6):
+        self.storage = []
+        self.max_size = max_size
+        self.ptr = 0
+
+    def add(self, transition):
+        if len(self.storage) == self.max_size:
+            self.storage[int(self.ptr)] = transition
+            self.ptr = (self.ptr + 1) % self.max_size
+        else:
+            self.storage.append(transition)
+
+    def sample(self, batch_size):
+        ind = np.random.randint(0, len(self.storage), batch_size)
+        batch_states, batch_next_states, batch_actions, batch_rewards, batch_dones = [], [], [], [], []
+        for i in ind:
+            state, next_state, action, reward, done = self.storage[i]
+            batch_states.append(np.asarray(state))
+            batch_next_states.append(np.asarray(next_state))
+            batch_actions.append(np.asarray(action))
+            batch_rewards.append(np.asarray(reward))
+            batch_dones.append(np.asarray(done))
+        return (np.array(batch_states), np.array(batch_next_states), np.array(batch_actions),
+                np.array(batch_rewards).reshape(-1, 1), np.array(batch_dones).reshape(-1, 1))
+
+
+class NaiveActor(nn.Module):
+    def __init__(self, state_dim, action_dim, max_action):
+        super().__init__()
+        self.layer_1 = nn.Linear(state_dim, 400)
+        self.layer_2 = nn.Linear(400, 300)
+        self.layer_3 = nn.Linear(300, action_dim)
+        self.max_action = max_action
+
+    def forward(self, x):
+        x = F.relu(self.layer_1(x))
+        x = F.relu(self.layer_2(x))
+        return self.max_action * torch.tanh(self.layer_3(x))
+
+
+class NaiveCritic(nn.Module):
+    def __init__(self, state_dim, action_dim):
+        super().__init__()
+        self.layer_1 = nn.Linear(state_dim + action_dim, 400)
+        self.layer_2 = nn.Linear(400, 300)
+        self.layer_3 = nn.Linear(300, 1)
+        self.layer_4 = nn.Linear(state_dim + action_dim, 400)
+        self.layer_5 = nn.Linear(400, 300)
+        self.layer_6 = nn.Linear(300, 1)
+
+    def forward(self, x, u):
+        xu = torch.cat([x, u], 1)
+        x1 = F.relu(self.layer_1(xu))
+        x1 = F.relu(self.layer_2(x1))
+        x1 = self.layer_3(x1)
+        x2 = F.relu(self.layer_4(xu))
+        x2 = F.relu(self.layer_5(x2))
+        x2 = self.layer_6(x2)
+        return x1, x2
+
+    def Q1(self, x, u):  # noqa: N802
+        xu = torch.cat([x, u], 1)
+        x1 = F.relu(self.layer_1(xu))
+        x1 = F.relu(self.layer_2(x1))
+        return self.layer_3(x1)
+
+
+class NaiveTD3:
+    def __init__(self, state_dim, action_dim, max_action, device="cpu"):
+        self.device = device
+        self.actor = NaiveActor(state_dim, action_dim, max_action).to(device)
+        self.actor_target = NaiveActor(state_dim, action_dim, max_action).to(device)
+        self.actor_target.load_state_dict(self.actor.state_dict())
+        self.actor_optimizer = torch.optim.Adam(self.actor.parameters())
+        self.critic = NaiveCritic(state_dim, action_dim).to(device)
+        self.critic_target = NaiveCritic(state_dim, action_dim).to(device)
+        self.critic_target.load_state_dict(self.critic.state_dict())
+        self.critic_optimizer = torch.optim.Adam(self.critic.parameters())
+        self.max_action = max_action
+
+    def train(self, replay_buffer, iterations, batch_size=100, discount=0.99, tau=0.005,
+              policy_noise=0.2, noise_clip=0.5, policy_freq=2):
+        device = self.device
+        for it in range(1, iterations + 1):
+            batch_states, batch_next_states, batch_actions, batch_rewards, batch_dones = \
+                replay_buffer.sample(batch_size)
+            state = torch.Tensor(batch_states).to(device)
+            next_state = torch.Tensor(batch_next_states).to(device)
+            action = torch.Tensor(batch_actions).to(device)
+            reward = torch.Tensor(batch_rewards).to(device)
+            done = torch.Tensor(batch_dones).to(device)
+            next_action = self.actor_target(next_state)
+            noise = torch.Tensor(batch_actions).data.normal_(0, policy_noise * self.max_action).to(device)
+            noise = noise.clamp(-noise_clip * self.max_action, noise_clip * self.max_action)
+            next_action = (next_action + noise).clamp(-self.max_action, self.max_action)
+            target_Q1, target_Q2 = self.critic_target(next_state, next_action)
+            target_Q = torch.min(target_Q1, target_Q2)
+            target_Q = reward + ((1 - done) * discount * target_Q).detach()
+            current_Q1, current_Q2 = self.critic(state, action)
+            critic_loss = F.mse_loss(current_Q1, target_Q) + F.mse_loss(current_Q2, target_Q)
+            self.critic_optimizer.zero_grad()
+            critic_loss.backward()
+            self.critic_optimizer.step()
+            if it % policy_freq == 0:
+                actor_loss = -self.critic.Q1(state, self.actor(state)).mean()
+                self.actor_optimizer.zero_grad()
+                actor_loss.backward()
+                self.actor_optimizer.step()
+                for param, target_param in zip(self.actor.parameters(), self.actor_target.parameters()):
+                    target_param.data.copy_(tau * param.data + (1 - tau) * target_param.data)
+                for param, target_param in zip(self.critic.parameters(), self.critic_target.parameters()):
+                    target_param.data.copy_(tau * param.data + (1 - tau) * target_param.data)
+
+
+# ----------------------------------------------------------------------------------------------
+# Synthetic data, shaped like a gym loop makes it
+# ----------------------------------------------------------------------------------------------
+def gym_like_transitions(n: int, seed: int = SEED):
+    """Yield n transitions as a gym loop makes them: s_next of one is s of the next (same array),
+    float32 observations, float64 actions (the actor's output plus numpy exploration noise),
+    a python float reward and a float done flag."""
+    rng = np.random.default_rng(seed)
+    obs = rng.standard_normal(STATE_DIM).astype(np.float32)
+    for t in range(n):
+        new_obs = rng.standard_normal(STATE_DIM).astype(np.float32)
+        action = rng.uniform(-1.0, 1.0, ACTION_DIM)
+        reward = float(rng.standard_normal())
+        done_bool = float(t % 1000 == 999)
+        yield obs, new_obs, action, reward, done_bool
+        obs = new_obs
+
+
+def make_learners(n_transitions: int, sb3_model_for):
+    """(a) and (b) with the same transitions; (c) is built per batch size by ``sb3_model_for``."""
+    torch.manual_seed(SEED)
+    np.random.seed(SEED)
+    ours_buffer = ReplayBuffer(STATE_DIM, ACTION_DIM, max_size=n_transitions, device="cpu")
+    naive_buffer = NaiveReplayBuffer()
+    for tr in gym_like_transitions(n_transitions):
+        ours_buffer.add(tr)
+        naive_buffer.add(tr)
+    ours = TD3(STATE_DIM, ACTION_DIM, MAX_ACTION, device="cpu")
+    naive = NaiveTD3(STATE_DIM, ACTION_DIM, MAX_ACTION)
+    return {
+        "td3_teach": lambda n, b: ours.train(ours_buffer, n, batch_size=b),
+        "naive": lambda n, b: naive.train(naive_buffer, n, batch_size=b),
+        "sb3": sb3_model_for,
+    }
+
+
+# ----------------------------------------------------------------------------------------------
+# (c) Stable-Baselines3, when installed
+# ----------------------------------------------------------------------------------------------
+def sb3_version() -> str | None:
+    try:
+        import stable_baselines3
+    except ImportError:
+        return None
+    return stable_baselines3.__version__
+
+
+def make_sb3(n_transitions: int):
+    """SB3's TD3 with the paper's 400-300 networks and a replay buffer of synthetic transitions."""
+    import gymnasium as gym
+    from stable_baselines3 import TD3 as SB3TD3
+    from stable_baselines3.common.logger import configure
+
+    class Shaped(gym.Env):  # only the spaces matter: SB3 never steps it here
+        observation_space = gym.spaces.Box(-np.inf, np.inf, (STATE_DIM,), np.float32)
+        action_space = gym.spaces.Box(-MAX_ACTION, MAX_ACTION, (ACTION_DIM,), np.float32)
+
+        def reset(self, *, seed=None, options=None):
+            return np.zeros(STATE_DIM, np.float32), {}
+
+        def step(self, action):
+            return np.zeros(STATE_DIM, np.float32), 0.0, False, False, {}
+
+    model = SB3TD3("MlpPolicy", Shaped(), learning_rate=3e-4, buffer_size=n_transitions,
+                   learning_starts=0, policy_kwargs={"net_arch": [400, 300]}, device="cpu",
+                   seed=SEED)
+    model.set_logger(configure(None, []))
+    rb = model.replay_buffer
+    s, s_next, a, r, d = (np.array(x) for x in zip(*gym_like_transitions(n_transitions)))
+    rb.observations[:n_transitions, 0] = s
+    rb.next_observations[:n_transitions, 0] = s_next
+    rb.actions[:n_transitions, 0] = a
+    rb.rewards[:n_transitions, 0] = r
+    rb.dones[:n_transitions, 0] = d
+    rb.pos, rb.full = 0, True
+    return lambda n, b: model.train(gradient_steps=n, batch_size=b)
+
+
+# ----------------------------------------------------------------------------------------------
+# Measuring
+# ----------------------------------------------------------------------------------------------
+def iterations_per_second(learners: dict, threads: int, batch: int, warmup: int, repeats: int,
+                          seconds: float, min_iters: int) -> dict[str, float]:
+    """Median iterations/s of each learner over ``repeats`` timed runs of about ``seconds`` each
+    (sized from the warm-up's speed); the learners take turns within each repeat."""
+    torch.set_num_threads(threads)
+    iters = {}
+    for name, train in learners.items():
+        t0 = time.perf_counter()
+        train(warmup, batch)
+        iters[name] = max(min_iters, round(seconds * warmup / (time.perf_counter() - t0)))
+    rates: dict[str, list[float]] = {name: [] for name in learners}
+    for _ in range(repeats):
+        for name, train in learners.items():
+            t0 = time.perf_counter()
+            train(iters[name], batch)
+            rates[name].append(iters[name] / (time.perf_counter() - t0))
+    return {name: statistics.median(v) for name, v in rates.items()}
+
+
+def naive_buffer_bytes(sample: int) -> int:
+    """Bytes of the naive buffer holding ``sample`` gym-like transitions (tracemalloc)."""
+    transitions = gym_like_transitions(sample, seed=SEED + 1)
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    buffer = NaiveReplayBuffer()
+    for tr in transitions:
+        buffer.add(tr)
+    after = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    del buffer
+    return after - before
+
+
+def run(quick: bool) -> dict:
+    batches, thread_counts = (100, 256), (1, 2)
+    warmup, repeats, seconds, min_iters = (2, 1, 0.0, 3) if quick else (20, 5, 1.0, 10)
+    n_transitions = 2_000 if quick else 100_000
+    mem_sample = 2_000 if quick else 20_000
+
+    sb3 = sb3_version()
+    sb3_models = {}  # one SB3 model per batch size would be wasteful: one model, any batch size
+
+    def sb3_train(n, b):
+        if "model" not in sb3_models:
+            sb3_models["model"] = make_sb3(n_transitions)
+        sb3_models["model"](n, b)
+
+    learners = make_learners(n_transitions, sb3_train if sb3 else None)
+    if not sb3:
+        learners.pop("sb3")
+
+    throughput = []
+    for threads in thread_counts:
+        for batch in batches:
+            its = iterations_per_second(learners, threads, batch, warmup, repeats, seconds,
+                                        min_iters)
+            throughput.append({"threads": threads, "batch_size": batch, "iterations_per_s": its})
+
+    raw = TRANSITIONS_1M * (2 * STATE_DIM + ACTION_DIM + 2) * 4  # s, s', a, r, terminated
+    ours_bytes = ReplayBuffer(STATE_DIM, ACTION_DIM, max_size=TRANSITIONS_1M, device="cpu").nbytes()
+    naive_bytes = naive_buffer_bytes(mem_sample) * (TRANSITIONS_1M / mem_sample)
+    return {
+        "setup": {"torch": torch.__version__, "python": platform.python_version(),
+                  "cpu_count": os.cpu_count(),
+                  "stable_baselines3": sb3, "quick": quick, "seconds_per_repeat": seconds,
+                  "warmup_iterations": warmup, "repeats": repeats,
+                  "transitions_in_buffer": n_transitions, "state_dim": STATE_DIM,
+                  "action_dim": ACTION_DIM, "seed": SEED},
+        "throughput": throughput,
+        "replay_buffer_bytes_1M": {
+            "raw_float32": raw,
+            "td3_teach": ours_bytes,
+            "naive": int(naive_bytes),
+            "naive_scaled_from": mem_sample,
+        },
+    }
+
+
+def print_table(res: dict) -> None:
+    setup = res["setup"]
+    names = list(res["throughput"][0]["iterations_per_s"])
+    print(f"TD3 training throughput (iterations/s, median of {setup['repeats']} runs of "
+          f"~{setup['seconds_per_repeat']:g} s each after {setup['warmup_iterations']} warm-up "
+          "iterations)")
+    print(f"torch {setup['torch']}, python {setup['python']}, {setup['cpu_count']} CPUs, "
+          f"stable_baselines3 {setup['stable_baselines3'] or 'not installed'}"
+          + ("   [--quick: timings are meaningless]" if setup["quick"] else ""))
+    header = f"{'threads':>7} {'batch':>5} " + " ".join(f"{n:>10}" for n in names)
+    ratios = [n for n in names if n != "td3_teach"]
+    header += "  " + " ".join(f"{'a/' + n:>10}" for n in ratios)
+    print(header)
+    for row in res["throughput"]:
+        its = row["iterations_per_s"]
+        line = f"{row['threads']:>7} {row['batch_size']:>5} " + " ".join(f"{its[n]:>10.1f}" for n in names)
+        line += "  " + " ".join(f"{its['td3_teach'] / its[n]:>9.2f}x" for n in ratios)
+        print(line)
+    mem = res["replay_buffer_bytes_1M"]
+    mib = lambda b: f"{b / 2**20:8.1f} MiB"  # noqa: E731
+    print()
+    print("Replay buffer, 1,000,000 HalfCheetah transitions (26-d state, 6-d action)")
+    print(f"  raw float32 (s, s', a, r, terminated): {mib(mem['raw_float32'])}")
+    print(f"  td3_teach (preallocated tensors):      {mib(mem['td3_teach'])}  "
+          f"{mem['td3_teach'] / mem['raw_float32']:.2f}x raw")
+    print(f"  naive (list of tuples of arrays):      {mib(mem['naive'])}  "
+          f"{mem['naive'] / mem['raw_float32']:.2f}x raw  (scaled from "
+          f"{mem['naive_scaled_from']:,} transitions measured with tracemalloc)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smoke run: tiny sizes, few iterations")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    args = parser.parse_args(argv)
+    res = run(args.quick)
+    if args.json:
+        print(json.dumps(res, indent=2))
+    else:
+        print_table(res)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
