@@ -143,3 +143,17 @@ def test_td3_save_file_loads_as_a_policy_without_env(tmp_path: Path) -> None:
     agent.save(tmp_path / "agent.pt")
     loaded, env_id = load_policy(tmp_path / "agent.pt")
     assert env_id is None and isinstance(loaded, TD3)
+
+
+def test_pretrained_cheetah_actor_loads_with_its_facts() -> None:
+    from td3_teach.pretrained import available, load_pretrained, pretrained_path
+    assert "HalfCheetahBulletEnv-v0" in available()
+    path = pretrained_path("HalfCheetahBulletEnv-v0")
+    assert path.stat().st_size < 700_000  # the actor alone, not the critics or the buffer
+    actor = load_pretrained("HalfCheetahBulletEnv-v0")
+    assert isinstance(actor, Actor) and not actor.training
+    assert actor.info["env_id"] == "HalfCheetahBulletEnv-v0" and actor.info["step"] > 25_000
+    a = actor(torch.zeros(2, 26))
+    assert a.shape == (2, 6) and a.abs().max() <= 1.0
+    with pytest.raises(CheckpointError, match="available: .*HalfCheetahBulletEnv-v0"):
+        load_pretrained("NoSuchEnv-v0")
