@@ -18,11 +18,13 @@ from .step10_current_q import step10
 from .step11_critic_loss import step11
 from .step12_critic_update import step12
 from .step13_actor_update import step13
+from .step14_polyak_actor_target import step14
+from .step15_polyak_critic_target import step15
 
 __all__ = ["CheckFailed", "CheckPassed", "LearnerCodeError", "NotImplementedYet", "step08"]
 __all__ += ["step01"]
 __all__ += ["step02"]
 __all__ += ["step03"]
-__all__ += ["step09", "step10", "step11", "step12", "step13"]
 __all__ += ["step04"]
 __all__ += ["step05"]
+__all__ += ["step09", "step10", "step11", "step12", "step13", "step14", "step15"]

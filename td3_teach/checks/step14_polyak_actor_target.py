@@ -1,0 +1,22 @@
+"""Check for TD3 step 14 of 15: Polyak averaging of the actor target, theta' <- tau theta + (1 - tau) theta'."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from ._core import CheckPassed
+from ._polyak import check_polyak
+from ..networks import Actor
+
+STEP = 14
+
+
+def step14(step14_update_actor_target: Callable, seed: int = 0) -> CheckPassed:
+    """Check ``step14_update_actor_target(actor, actor_target, tau)``: every parameter of the
+    target moves tau of the way toward the actor's, the actor does not move, and nothing is
+    recorded by autograd; with the package's targets and with the lecture's (which require grad).
+    ``seed`` varies the sizes, the networks and tau."""
+    tau = check_polyak(STEP, step14_update_actor_target, "step14_update_actor_target",
+                       ["actor", "actor_target", "tau"], Actor, seed)
+    return CheckPassed(STEP, f"actor target: every parameter moved tau={tau} of the way to the "
+                       "actor's (in place, outside autograd); the actor untouched.")
