@@ -444,7 +444,8 @@ def _graded_run(ctx: Context, inb: InstructorNotebook, nb, sandbox: Sandbox, wor
             which = first.get("which", "")
             sr.message = first["message"] + (f"\n({which})" if which.startswith("hidden") else "")
         elif got:
-            sr.message = "0 points: the graded run tried a forbidden access (see above)."
+            sr.message = ("0 points: the graded run tried a forbidden access (see the status "
+                          "below).")
         else:
             sr.message = f"Not graded: {stop_reason or 'the check did not run'}."
 
@@ -482,6 +483,8 @@ def grade(submissions: Path, out: Path, solutions: Path, points: Points, jobs: i
 
     t0 = time.monotonic()
     instructors = load_instructor(solutions)
+    ungraded = {i.name for i in load_instructor(solutions, graded_only=False)} - \
+        {i.name for i in instructors}
     learners, warnings = discover(submissions)
     out.mkdir(parents=True, exist_ok=True)
     for sub in ("feedback", "executed"):
@@ -501,6 +504,9 @@ def grade(submissions: Path, out: Path, solutions: Path, points: Points, jobs: i
             except Unreadable as e:
                 nb = e
             inb = match_notebook(sub.name, None if isinstance(nb, Unreadable) else nb, instructors)
+            if inb is None and sub.name in ungraded:
+                learner_notes[learner].append(f"{sub.path.name} has no checks: not graded.")
+                continue
             if inb is None:
                 per_learner[learner].append(NotebookResult(learner, sub.name, sub.path.name,
                                                             ["unknown notebook"], notes=[

@@ -92,8 +92,9 @@ def defined_names(source: str) -> tuple[str, ...]:
     return tuple(names)
 
 
-def load_instructor(solutions: Path) -> list[InstructorNotebook]:
-    """Every solution notebook that has at least one check cell."""
+def load_instructor(solutions: Path, graded_only: bool = True) -> list[InstructorNotebook]:
+    """Every solution notebook that has at least one check cell (with ``graded_only=False``,
+    every solution notebook)."""
     out = []
     for path in sorted(solutions.glob("*.ipynb")):
         nb = nbformat.read(path, as_version=4)
@@ -115,7 +116,7 @@ def load_instructor(solutions: Path) -> list[InstructorNotebook]:
             else:
                 cells.append(InstructorCell(i, "setup", src, meta.get("grade_id", "")))
         inb = InstructorNotebook(path, cells)
-        if inb.steps:
+        if inb.steps or not graded_only:
             out.append(inb)
     return out
 

@@ -64,6 +64,26 @@ def preload() -> None:
     from ipykernel import kernelapp  # noqa: F401
     from IPython.core.inputtransformer2 import TransformerManager  # noqa: F401
     _import_checks()
+    _settle_torch()
+
+
+def _settle_torch() -> None:
+    """Make now the changes torch makes to itself lazily, so they are in the snapshot and are
+    not mistaken for a learner's tampering: ``torch._dynamo`` wraps ``torch.manual_seed`` when
+    first imported, and each optimizer class wraps its ``step`` when first instantiated."""
+    import torch
+    import torch._dynamo  # noqa: F401
+    import torch.optim
+
+    todo = [torch.optim.Optimizer]
+    while todo:
+        cls = todo.pop()
+        todo += cls.__subclasses__()
+        step = vars(cls).get("step")
+        if cls is not torch.optim.Optimizer and step is not None \
+                and not getattr(step, "hooked", None):
+            cls.step = torch.optim.Optimizer.profile_hook_step(step)
+            cls.step.hooked = True
 
 
 def _import_checks() -> dict[str, Callable]:
@@ -263,21 +283,27 @@ def run_execute(job: dict) -> int:
             return await super()._async_handle_timeout(timeout, cell)
 
         def output(self, outs: list, msg: dict, display_id: Any, cell_index: int) -> Any:
-            size = len(json.dumps(msg.get("content", {})))
+            """Keep at most a quarter of --max-output per cell and the whole of it per notebook:
+            a cut stream keeps its start, then one line saying it was cut."""
             used = budget["cells"].get(cell_index, 0)
-            if budget["total"] - size < 0 or used + size > job["max_output_bytes"] // 4:
-                if used >= 0:  # first drop in this cell: say so once
-                    outs.append(nbformat.v4.new_output(
-                        "stream", name="stderr", text="\n[td3-teach grade: output truncated here; "
-                        "the grader keeps at most "
-                        f"{job['max_output_bytes'] // 4} bytes per cell]\n"))
-                    budget["cells"][cell_index] = -1
+            if used < 0:  # this cell was already cut
                 return None
-            if used < 0:
-                return None
-            budget["cells"][cell_index] = used + size
-            budget["total"] -= size
-            return super().output(outs, msg, display_id, cell_index)
+            room = min(budget["total"], job["max_output_bytes"] // 4 - used)
+            size = len(json.dumps(msg.get("content", {})))
+            if size <= room:
+                budget["cells"][cell_index] = used + size
+                budget["total"] -= size
+                return super().output(outs, msg, display_id, cell_index)
+            if msg.get("msg_type") == "stream" and room > 1000:
+                cut = dict(msg, content=dict(msg["content"],
+                                             text=msg["content"]["text"][: room - 500]))
+                super().output(outs, cut, display_id, cell_index)
+            budget["cells"][cell_index] = -1
+            budget["total"] -= max(0, room)
+            outs.append(nbformat.v4.new_output(
+                "stream", name="stderr", text="\n[td3-teach grade: output truncated here; the "
+                f"grader keeps {job['max_output_bytes'] // 4} bytes per cell]\n"))
+            return None
 
     def on_start(cell: Any, cell_index: int) -> None:
         state["current"] = cell_index
@@ -524,7 +550,7 @@ def run_checks(job: dict) -> int:
         os.write(fd, (json.dumps(msg, default=str) + "\n").encode())
 
     checks = _import_checks()
-    import torch  # noqa: F401
+    _settle_torch()
     from IPython.core.inputtransformer2 import TransformerManager
 
     from td3_teach import grading_hidden
