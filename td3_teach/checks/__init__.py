@@ -13,6 +13,7 @@ from .step03_twin_critics import step03
 from .step04_sample_batch import step04
 from .step05_target_action import step05
 from .step06_target_policy_noise import step06
+from .step07_target_q import step07
 from .step08_min_target_q import step08
 from .step09_bellman_target import step09
 from .step10_current_q import step10
@@ -30,3 +31,4 @@ __all__ += ["step04"]
 __all__ += ["step05"]
 __all__ += ["step09", "step10", "step11", "step12", "step13", "step14", "step15"]
 __all__ += ["step06"]
+__all__ += ["step07"]
