@@ -168,7 +168,7 @@ def discover(root: Path) -> tuple[dict[str, list[Submission]], list[str]]:
             nbs = [rel for _, rel in files if rel.suffix == ".ipynb"]
             learners[entry.name] = [Submission(entry.name, entry / rel, rel.name, files, rel)
                                     for rel in nbs]
-        elif entry.suffix == ".ipynb" and entry.is_file():
+        elif entry.suffix == ".ipynb" and entry.is_file() and not entry.is_symlink():
             learner, sep, name = entry.name.partition("__")
             if not sep:
                 learner, name = entry.stem, entry.name
@@ -222,6 +222,7 @@ class Context:
     max_output_bytes: int
     unreadable: list[str]
     mpl_seed: Path | None
+    base: Path  # holds every sandbox of this run; unreadable from the others
 
 
 STARTUP = """\
@@ -275,12 +276,11 @@ def grade_submission(ctx: Context, sub: Submission, inb: InstructorNotebook,
     res = NotebookResult(sub.learner, inb.name, sub.path.name)
     for s in inb.steps:
         res.steps[s] = StepResult(s, 0.0, ctx.points.of(s), False, "Not graded.")
-    sandbox = Sandbox.create(sub.files, mpl_seed=ctx.mpl_seed)
+    sandbox = Sandbox.create(sub.files, base=ctx.base, mpl_seed=ctx.mpl_seed)
     try:
         work = sandbox.work / sub.rel.parent
         box = str(sandbox.box)
-        unreadable = [u for u in ctx.unreadable + [str(sandbox.private)]
-                      if not Path(box).resolve().is_relative_to(Path(u).resolve())]
+        unreadable = ctx.unreadable + [str(sandbox.private), str(ctx.base)]
         env = sandbox.env()
         kernel_env = {k: v for k, v in env.items() if k != "MPLBACKEND"}  # figures inline
         _kernel_run(ctx, sub, inb, nb, sandbox, work, kernel_env, unreadable, res)
@@ -533,7 +533,7 @@ def grade(submissions: Path, out: Path, solutions: Path, points: Points, jobs: i
                                                     submissions, out) if p.exists()})
     server = ForkServer(_server_env())
     ctx = Context(server, out.resolve(), points, timeout_cell, timeout_notebook, memory_mb,
-                  max_output_bytes, unreadable, _mpl_seed(base))
+                  max_output_bytes, unreadable, _mpl_seed(base / "seed"), base.resolve())
     todo = []
     for (learner, name), (sub, nb) in chosen.items():
         inb = next(i for i in instructors if i.name == name)

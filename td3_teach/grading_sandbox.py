@@ -89,6 +89,8 @@ def install_guard(writable: list[str], unreadable: list[str], record: Callable[[
                               f"({kind}). Keep your code to its own folder.")
 
     def readable(path: str) -> bool:
+        if _under(path, writable_t):  # its own sandbox, even inside an unreadable folder
+            return True
         if _under(path, unreadable_t):
             return False
         if path.startswith("/proc/"):
@@ -227,11 +229,12 @@ def limit_process(memory_mb: int, file_mb: int = 256) -> None:
     limit inherited by everything it starts, a file-size limit that fails writes instead of
     killing, and no stdin."""
     os.setsid()
-    m = memory_mb << 20
-    resource.setrlimit(resource.RLIMIT_AS, (m, m))
-    f = file_mb << 20
-    resource.setrlimit(resource.RLIMIT_FSIZE, (f, f))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    for limit, value in ((resource.RLIMIT_AS, memory_mb << 20), (resource.RLIMIT_FSIZE, file_mb << 20),
+                         (resource.RLIMIT_CORE, 0)):
+        try:
+            resource.setrlimit(limit, (value, value))
+        except (ValueError, OSError):  # e.g. macOS does not enforce RLIMIT_AS
+            pass
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     devnull = os.open(os.devnull, os.O_RDWR)
     os.dup2(devnull, 0)

@@ -81,6 +81,7 @@ FEEDBACK = {
     "pete_reads_solutions": [f"refused opening {SOLUTIONS}/{NAME}"],
     "quinn_memory_hog": ["can't allocate memory"],
     "rita_no_notebook": [f"did not submit {NAME}", "No .ipynb file"],
+    "sam_uses_reference": ["uses the package's reference", "step08_min_target_q"],
 }
 
 

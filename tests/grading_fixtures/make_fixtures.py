@@ -44,6 +44,7 @@ EXPECTED = {
     "pete_reads_solutions": (0, "forbidden file access"),
     "quinn_memory_hog": (1, "out of memory"),
     "rita_no_notebook": (0, "missing"),
+    "sam_uses_reference": (0, "ok"),
 }
 
 
@@ -142,6 +143,9 @@ def build() -> dict[str, object]:
     nb = answer(handed_out(), right)
     add_cell(nb, "big = torch.empty(2**34)  # 64 GiB", before=check(nb))
     subs["quinn_memory_hog/" + NAME] = nb
+    subs["sam_uses_reference/" + NAME] = answer(handed_out(), (
+        "    from td3_teach.update import step08_min_target_q as reference\n"
+        "    return reference(q1_next, q2_next)"))
     subs["rita_no_notebook/README.txt"] = "I could not get Jupyter to start.\n"
     return subs
 
