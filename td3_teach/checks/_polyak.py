@@ -15,7 +15,8 @@ from ._update_helpers import assigns_attribute, call_update, changed, close, gen
     sizes, snapshot
 from ..networks import Actor, Critic, make_target
 
-COPY_BUG = "the lecture's `target_param.data.copy_ = tau * param.data + (1 - tau) * target_param.data`"
+COPY_BUG = ("the lecture's `target_param.data.copy_ = tau * param.data + (1 - tau) * "
+            "target_param.data`")
 EVERY_ITERATION_BUG = ("the lecture's loop: steps 14 and 15 sat outside `if it % policy_freq == 0:`, "
                        "so the targets moved at every iteration")
 
@@ -210,7 +211,8 @@ def check_delayed(step: int, fn: Callable, seed: int) -> str:
                                   "14 for the actor target, step 15 for the critic target.",
                                   hint=f"Call the step {14 if name == 'actor_target' else 15} "
                                   "function there too.")
-            if name == "actor_target" and all(close(now[k], v) for k, v in lerp(before, old, tau).items()):
+            toward_old = lerp(before, old, tau)
+            if name == "actor_target" and all(close(now[k], toward_old[k]) for k in now):
                 raise CheckFailed(step, f"actor_target moved toward the actor as it was BEFORE this "
                                   f"iteration's actor update (iteration {it}).",
                                   why="Algorithm 1 updates the actor first (step 13), then moves the "

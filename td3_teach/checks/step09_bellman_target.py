@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from ._core import CheckFailed, CheckPassed, as_tensor, expect_close, expect_shape, require_callable
-from ._update_helpers import call_update, close, generator, sizes
+from ._update_helpers import call_update, close, generator, guarded, sizes
 from .. import update
 
 STEP = 9
@@ -18,6 +18,7 @@ DONE_BUG = ("the lecture's `done`: gym's old single flag, which also said 'done'
             " `done = terminated or truncated` repeats it with gymnasium")
 
 
+@guarded(STEP)
 def step09(step09_bellman_target: Callable, terminal_flag: Callable | None = None,
            seed: int = 0) -> CheckPassed:
     """Check ``step09_bellman_target(r, terminated, q_next_min, gamma) -> y (B, 1)`` and, when
@@ -64,8 +65,9 @@ def step09(step09_bellman_target: Callable, terminal_flag: Callable | None = Non
             raise CheckFailed(STEP, f"Your function changed its input `{name}` in place.",
                               why="Those tensors belong to the caller (the sampled batch); "
                               "editing them in place changes data other code may still read, a "
-                              "classic source of silent bugs.", hint="Build y from new tensors; avoid "
-                              "`+=`, `*=` and methods ending in `_` on the inputs.")
+                              "classic source of silent bugs.",
+                              hint="Build y from new tensors; avoid `+=`, `*=` and methods ending "
+                              "in `_` on the inputs.")
     if y.requires_grad:
         raise CheckFailed(STEP, "y carries a gradient: q_next_min came in with requires_grad=True "
                           "and y kept the autograd graph.",
@@ -136,7 +138,8 @@ def _check_terminal_flag(fn: Callable) -> None:
                               "still running: its next state has a future. Masking it teaches the "
                               "critic that the last states of every episode are worth almost "
                               "nothing (see the picture below).",
-                              hint="Only one of gymnasium's two flags means 'no future'.", bug=DONE_BUG)
+                              hint="Only one of gymnasium's two flags means 'no future'.",
+                              bug=DONE_BUG)
         raise CheckFailed(STEP, f"{what} returned {got:g}; expected {want:g}.",
                           why="The stored flag is 1.0 exactly when the task really ended "
                           "(terminated), whatever the time limit says.",

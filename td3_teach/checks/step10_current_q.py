@@ -7,7 +7,8 @@ from typing import Callable
 import torch
 
 from ._core import CheckFailed, CheckPassed, as_tensor, expect_close, expect_shape, require_callable
-from ._update_helpers import call_update, close, fail_if_uses, generator, seeded, sizes
+from ._update_helpers import call_update, changed, close, fail_if_uses, generator, guarded, \
+    seeded, sizes, snapshot
 from ..networks import Critic
 
 STEP = 10
@@ -20,6 +21,7 @@ _ACTOR = ("Step 10 values the action that was actually taken, `a`, stored in the
 FORBIDDEN = {"critic_target": _TARGET, "actor_target": _ACTOR, "actor": _ACTOR}
 
 
+@guarded(STEP)
 def step10(step10_current_q: Callable, seed: int = 0) -> CheckPassed:
     """Check ``step10_current_q(critic, s, a) -> (q1, q2)``, each (B, 1), with gradients into the
     critic's two heads. ``seed`` varies the sizes and the critic (graders use other seeds)."""
@@ -34,12 +36,15 @@ def step10(step10_current_q: Callable, seed: int = 0) -> CheckPassed:
     s = torch.randn(B, sz.state_dim, generator=g)
     a = (torch.rand(B, sz.action_dim, generator=g) * 2 - 1) * sz.max_action
     s_in, a_in = s.clone(), a.clone()
+    with torch.no_grad():  # the references, before the learner's code can touch the critic
+        q1_ref, q2_ref = critic(s, a)
+        q1_swapped_inputs, q2_swapped_inputs = critic(a, s)
+        q1_head = critic.Q1(s, a)
+    weights = snapshot(critic)
     what = f"step10_current_q(critic, s {tuple(s.shape)}, a {tuple(a.shape)})"
     out = call_update(STEP, what, fn, critic, s_in, a_in)
 
     # Types and shapes.
-    with torch.no_grad():
-        q1_ref, q2_ref = critic(s, a)
     if out is None:
         raise CheckFailed(STEP, "Your function returned None.", hint="Did you forget `return`?")
     if isinstance(out, torch.Tensor):
@@ -96,10 +101,11 @@ def step10(step10_current_q: Callable, seed: int = 0) -> CheckPassed:
                           "goes on the NEXT action a', not on a.", hint="Use `a` as it is.")
 
     # Values.
+    if changed(critic, weights):
+        raise CheckFailed(STEP, "Your function changed the critic's weights.",
+                          why="Step 10 only reads the critic; it is trained in step 12, once, on "
+                          "the loss of step 11.", hint="Just evaluate the critic.")
     if not (close(q1, q1_ref) and close(q2, q2_ref)):
-        with torch.no_grad():
-            q1_swapped_inputs, q2_swapped_inputs = critic(a, s)
-            q1_head = critic.Q1(s, a)
         if close(q1, q2_ref) and close(q2, q1_ref):
             raise CheckFailed(STEP, "q1 and q2 are swapped: you returned (Q2, Q1).",
                               why="It would train the same two heads, but every later step (and "
@@ -109,7 +115,8 @@ def step10(step10_current_q: Callable, seed: int = 0) -> CheckPassed:
             raise CheckFailed(STEP, "q1 and q2 are the same: both come from the first head, Q1.",
                               why="Then Q2 is never trained, and the minimum in step 8 is taken "
                               "against an untrained critic.",
-                              hint="The critic's forward gives both heads; Q1 alone is for the actor.")
+                              hint="The critic's forward gives both heads; Q1 alone is for the "
+                              "actor.")
         if close(q1, q1_swapped_inputs) and close(q2, q2_swapped_inputs):
             raise CheckFailed(STEP, "The critic got (a, s) instead of (s, a): the order of state "
                               "and action is swapped.",

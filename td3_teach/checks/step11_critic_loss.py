@@ -9,12 +9,13 @@ import torch
 import torch.nn.functional as F
 
 from ._core import CheckFailed, CheckPassed, as_tensor, expect_close, require_callable
-from ._update_helpers import call_update, close, generator, sizes
+from ._update_helpers import call_update, close, generator, guarded, sizes
 from .. import update
 
 STEP = 11
 
 
+@guarded(STEP)
 def step11(step11_critic_loss: Callable, seed: int = 0) -> CheckPassed:
     """Check ``step11_critic_loss(q1, q2, y) -> scalar``: the sum of both critics' mean squared
     errors against the same y, gradients into q1 and q2 and none into y. ``seed`` varies the batch."""
@@ -86,7 +87,8 @@ def step11(step11_critic_loss: Callable, seed: int = 0) -> CheckPassed:
         mse, l1 = F.mse_loss, F.l1_loss
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            broadcast = [mse(flat1, y0) + mse(flat2, y0), mse(q1_0, y0.view(-1)) + mse(q2_0, y0.view(-1)),
+            broadcast = [mse(flat1, y0) + mse(flat2, y0),
+                         mse(q1_0, y0.view(-1)) + mse(q2_0, y0.view(-1)),
                          ((flat1 - y0) ** 2).mean() + ((flat2 - y0) ** 2).mean()]
         q_min = torch.min(q1_0, q2_0)
         mistakes = [

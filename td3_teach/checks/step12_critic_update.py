@@ -10,12 +10,12 @@ import torch.nn.functional as F
 
 from ._core import CheckFailed, CheckPassed, require_callable
 from ._update_helpers import call_update, changed, close, count_uses, first_use, generator, \
-    names_used, seeded, sizes, snapshot
+    guarded, names_used, seeded, sizes, snapshot
 from .. import update
 from ..networks import Actor, Critic
 
 STEP = 12
-LR = 0.05  # plain SGD in the check: the step is exactly lr * gradient, so each mistake has a signature
+LR = 0.05  # plain SGD in the check: a step is exactly lr * gradient, so each mistake has a signature
 
 
 def _loss(critic: Critic, s: torch.Tensor, a: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -23,6 +23,7 @@ def _loss(critic: Critic, s: torch.Tensor, a: torch.Tensor, y: torch.Tensor) -> 
     return F.mse_loss(q1, y) + F.mse_loss(q2, y)
 
 
+@guarded(STEP)
 def step12(step12_critic_update: Callable, seed: int = 0) -> CheckPassed:
     """Check ``step12_critic_update(critic_optimizer, critic_loss)``: after the call the critic has
     moved by exactly one optimizer step on this loss's gradient, whatever gradients were lying on
@@ -54,7 +55,7 @@ def step12(step12_critic_update: Callable, seed: int = 0) -> CheckPassed:
         stale = [p.grad.clone() if p.grad is not None else torch.zeros_like(p)
                  for p in critic.parameters()]
         before = snapshot(critic)
-        call_update(STEP, f"step12_critic_update(critic_optimizer, critic_loss)  [update {it} of 2]",
+        call_update(STEP, f"step12_critic_update(critic_optimizer, critic_loss) (update {it} of 2)",
                     fn, opt, loss)
         update.step12_critic_update(opt_ref, _loss(reference, s, a, y))
         _diagnose(fn, critic, before, fresh, stale, it)

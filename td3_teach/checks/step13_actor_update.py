@@ -8,8 +8,8 @@ from typing import Callable
 import torch
 
 from ._core import CheckFailed, CheckPassed, as_tensor, expect_close, require_callable
-from ._update_helpers import call_update, changed, close, fail_if_uses, generator, names_used, \
-    seeded, sizes, snapshot
+from ._update_helpers import call_update, changed, close, fail_if_uses, generator, guarded, \
+    names_used, seeded, sizes, snapshot
 from .. import update
 from ..networks import Actor, Critic
 
@@ -30,6 +30,7 @@ def _q1_of_policy(actor: Actor, critic: Critic, s: torch.Tensor) -> torch.Tensor
         return critic.Q1(s, actor(s)).mean()
 
 
+@guarded(STEP)
 def step13(step13_actor_update: Callable, seed: int = 0) -> CheckPassed:
     """Check ``step13_actor_update(actor, critic, actor_optimizer, s) -> actor loss``: the loss is
     -mean Q1(s, actor(s)), the actor takes one optimizer step on it (leftover gradients cleared),
@@ -60,7 +61,7 @@ def step13(step13_actor_update: Callable, seed: int = 0) -> CheckPassed:
         with torch.no_grad():
             a_now = actor(s)
             q1_now, q2_now = critic(s, a_now)
-        what = f"step13_actor_update(actor, critic, actor_optimizer, s)  [update {it} of 3]"
+        what = f"step13_actor_update(actor, critic, actor_optimizer, s) (update {it} of 3)"
         loss = call_update(STEP, what, fn, actor, critic, opt, s.clone())
         loss_ref = update.step13_actor_update(actor_ref, critic_ref, opt_ref, s.clone())
 
@@ -95,8 +96,9 @@ def step13(step13_actor_update: Callable, seed: int = 0) -> CheckPassed:
                               hint="Step only the actor's optimizer.")
         frozen = [k for k, p in critic.named_parameters() if not p.requires_grad]
         if frozen:
-            raise CheckFailed(STEP, f"After the actor update the critic's parameters no longer "
-                              f"require grad ({', '.join(frozen[:3])}{', ...' if len(frozen) > 3 else ''}).",
+            more = ", ..." if len(frozen) > 3 else ""
+            raise CheckFailed(STEP, "After the actor update the critic's parameters no longer "
+                              f"require grad ({', '.join(frozen[:3])}{more}).",
                               why="Freezing the critic during the actor update is a good idea, "
                               "but it must be unfrozen afterwards: step 12 of the next iteration "
                               "trains it.", hint="Switch requires_grad back on when you are done "
@@ -105,7 +107,8 @@ def step13(step13_actor_update: Callable, seed: int = 0) -> CheckPassed:
             _diagnose_actor_unchanged(fn, actor, it)
         for (name, p), p_ref in zip(actor.named_parameters(), actor_ref.parameters()):
             if not close(p, p_ref, atol=1e-6):
-                q_after, q_after_ref = _q1_of_policy(actor, critic, s), _q1_of_policy(actor_ref, critic_ref, s)
+                q_after = _q1_of_policy(actor, critic, s)
+                q_after_ref = _q1_of_policy(actor_ref, critic_ref, s)
                 if q_after < q1_now.mean() < q_after_ref:
                     raise CheckFailed(STEP, f"Q1 of the actor's actions went DOWN in update {it} "
                                       f"({q1_now.mean():.4g} -> {q_after:.4g}): the actor stepped "

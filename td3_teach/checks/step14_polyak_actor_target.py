@@ -1,4 +1,5 @@
-"""Check for TD3 step 14 of 15: Polyak averaging of the actor target, theta' <- tau theta + (1 - tau) theta'."""
+"""Check for TD3 step 14 of 15: Polyak averaging of the actor target,
+theta' <- tau theta + (1 - tau) theta'."""
 
 from __future__ import annotations
 
@@ -6,11 +7,13 @@ from typing import Callable
 
 from ._core import CheckPassed
 from ._polyak import check_polyak
+from ._update_helpers import guarded
 from ..networks import Actor
 
 STEP = 14
 
 
+@guarded(STEP)
 def step14(step14_update_actor_target: Callable, seed: int = 0) -> CheckPassed:
     """Check ``step14_update_actor_target(actor, actor_target, tau)``: every parameter of the
     target moves tau of the way toward the actor's, the actor does not move, and nothing is
