@@ -461,8 +461,9 @@ class Snapshot:
                 todo.append(s)
                 if str(s.__module__).split(".")[0] in ("torch", "numpy", "td3_teach"):
                     continue
-                if "__torch_function__" in vars(s) or "__torch_dispatch__" in vars(s):
-                    out.append(f"tensor subclass {s.__qualname__} overrides torch functions")
+                # a learner's tensor subclass can make a wrong result look right to the checks
+                # (override __torch_function__, detach, allclose...): no course exercise needs one
+                out.append(f"tensor subclass {s.__name__} defined by the notebook")
         return out
 
     def normalise(self) -> None:
@@ -544,10 +545,11 @@ def run_checks(job: dict) -> int:
     sys.dont_write_bytecode = True
     fd = os.open(job["result"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     token = job["token"]
+    dumps, write = json.dumps, os.write  # taken before learner code could replace them
 
     def emit(msg: dict) -> None:
         msg["token"] = token
-        os.write(fd, (json.dumps(msg, default=str) + "\n").encode())
+        write(fd, (dumps(msg, default=str) + "\n").encode())
 
     checks = _import_checks()
     _settle_torch()
@@ -716,6 +718,8 @@ def run_checks(job: dict) -> int:
             except BaseException as e:  # noqa: BLE001 - e.g. the exercise's name is undefined
                 emit({"type": "check_error", "cell": item["cell"], "steps": item["steps"],
                       "error": _describe(e)})
+            finally:  # later learner cells get no handle on the grader
+                ns.pop("__td3_grade__", None)
     emit({"type": "done"})
     return 0
 
