@@ -61,10 +61,22 @@ writes it), so an nbgrader course can use them as source notebooks unchanged: co
 ``points``). ``nbgrader autograde`` then runs the visible checks only; ``td3-teach grade`` on
 nbgrader's ``submitted/`` folder adds the hidden checks and the tamper and sandbox protections.
 
-Limits: this contains honest mistakes and the usual tricks, not a determined attacker. Learner
-code runs in the same process as the checks it is tested by; it could, with enough effort
-(frame introspection through exceptions, C extensions already loaded), forge a result. Run
-grading on a machine that holds nothing else of value.
+Limits. This contains honest mistakes and the usual tricks, not a determined attacker; for an
+exam, also run it as a user who cannot read the solutions, in a container without network.
+
+* Learner code runs in the same process as the checks that test it. Code running inside a
+  check call can reach the grader's frames (``sys._getframe``, a traceback's ``tb_frame``) and
+  forge a result; a thread can patch and restore between two snapshot comparisons; the snapshot
+  compares identities, not the inside of mutable objects.
+* The audit hook sees Python-level file access only: C code that opens files itself
+  (``numpy.fromfile``, ``torch.from_file``) is not refused. The network is not blocked.
+* The hidden checks ship with the package (learners may read them); keep seeds private with
+  ``--points``. The solutions are public in an open course: copying them is not detected.
+* The per-cell timeout of the graded run is a SIGALRM the learner's code could disable; the
+  per-notebook deadline (a SIGKILL from outside) still holds.
+* Linux (fork, ``RLIMIT_AS``); macOS does not enforce the memory limit; not Windows.
+* The kernel run refuses ``!pip``-style shell commands too (reported as forbidden system access;
+  the kernel run earns no points, so it costs nothing).
 """
 
 from __future__ import annotations
@@ -279,7 +291,6 @@ def grade_submission(ctx: Context, sub: Submission, inb: InstructorNotebook,
     sandbox = Sandbox.create(sub.files, base=ctx.base, mpl_seed=ctx.mpl_seed)
     try:
         work = sandbox.work / sub.rel.parent
-        box = str(sandbox.box)
         unreadable = ctx.unreadable + [str(sandbox.private), str(ctx.base)]
         env = sandbox.env()
         kernel_env = {k: v for k, v in env.items() if k != "MPLBACKEND"}  # figures inline
@@ -670,7 +681,8 @@ def _feedback(learner: str, results: list[NotebookResult], notes: list[str], tot
 
 # =========================================================================== command line
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.description = __doc__.split("\n\n")[0]
+    parser.description = ("Grade a folder of learners' notebooks into a gradebook. Layouts, statuses "
+                          "and limits: python -m pydoc td3_teach.grading")
     parser.add_argument("submissions", type=Path,
                         help="folder of submissions: <learner>/*.ipynb or <learner>__<notebook>.ipynb")
     parser.add_argument("--out", type=Path, required=True,
@@ -714,7 +726,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"Graded {summary['learners']} learner(s) on {', '.join(summary['notebooks']) or '-'} "
           f"in {summary['seconds']:g} s.")
     print(f"Mean score: {summary['mean_score']:g} / {_fmt(summary['max_points'])}.")
-    print(f"Most-failed step: " + (f"step {worst} ({failed} of {summary['learners']} learners)"
+    print("Most-failed step: " + (f"step {worst} ({failed} of {summary['learners']} learners)"
                                    if worst else "none"))
     print("Statuses: " + ", ".join(f"{k} {v}" for k, v in sorted(summary["statuses"].items())))
     print(f"Gradebook: {args.out / 'gradebook.csv'}; feedback: {args.out / 'feedback'}/")

@@ -41,8 +41,7 @@ import types
 from pathlib import Path
 from typing import Any, Callable
 
-from .grading_sandbox import die_with_parent, file_recorder, install_guard, limit_process, \
-    start_time
+from .grading_sandbox import die_with_parent, install_guard, limit_process, start_time
 
 CHECK_NAME = re.compile(r"step\d\d")
 LEARNER_FILE = "<learner cell"  # filename prefix of compiled learner code
