@@ -50,6 +50,7 @@ MUTATIONS = {
     "the lecture's grad_zero() typo": ({"zero_grad()": "grad_zero()"}, "grad_zero()"),
     "the lecture's steo() typo": ({STEP: "actor_optimizer.steo()\n"}, "steo()"),
     "missing zero_grad": ({ZERO: ""}, "zero_grad() is missing"),
+    "missing backward (the lecture notes)": ({"    actor_loss.backward()\n": ""}, "backward()` is never called"),
     "missing step": ({"    " + STEP: ""}, "never called"),
     "the critic stepped by the actor's loss": (
         {"    " + STEP: "    " + STEP + "    torch.optim.SGD(critic.parameters(), lr=0.1).step()\n"},

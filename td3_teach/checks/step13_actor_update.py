@@ -177,6 +177,13 @@ def _diagnose_actor_unchanged(fn: Callable, actor: Actor, it: int) -> None:
                           "is never called.", why="backward() only computes gradients; the "
                           "optimizer's step() moves the weights.", hint="Finish with the actor "
                           "optimizer's update.")
+    if "backward" not in names:
+        raise CheckFailed(STEP, f"The actor's weights did not change during update {it}: "
+                          "`backward()` is never called, so the actor has no gradient to step on.",
+                          why="The optimizer only applies gradients; backward() computes them from "
+                          "the actor loss.", hint="Backpropagate the actor loss before the step.",
+                          bug="the lecture notes' Step 13, which has zero_grad() and step() but no "
+                          "`actor_loss.backward()`")
     if not got_grad:
         raise CheckFailed(STEP, f"The actor's weights did not change during update {it}: no "
                           "gradient reached the actor.",
