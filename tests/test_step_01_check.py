@@ -143,3 +143,31 @@ def test_step01_wrong_types_are_reported():
         checks.step01(ns["ReplayBuffer"](3, 2, 10))
     with pytest.raises(checks.CheckFailed, match="signature"):
         checks.step01(type("ReplayBuffer", (), {"__init__": lambda self, size: None}))
+
+
+def test_step01_check_accepts_the_lectures_list_design_done_right():
+    """A list of copied tuples, torch.randint sampling: another correct ring buffer."""
+    import numpy as np
+    import torch
+
+    class ListBuffer:
+        def __init__(self, state_dim, action_dim, max_size=1_000_000):
+            self.storage, self.max_size, self.ptr = [], int(max_size), 0
+
+        def __len__(self):
+            return len(self.storage)
+
+        def add(self, transition):
+            t = tuple(np.array(x, dtype=np.float32, copy=True) for x in transition)
+            if len(self.storage) == self.max_size:
+                self.storage[self.ptr] = t
+                self.ptr = (self.ptr + 1) % self.max_size
+            else:
+                self.storage.append(t)
+
+        def sample(self, batch_size):
+            rows = [self.storage[i] for i in torch.randint(0, len(self.storage), (batch_size,))]
+            s, s_next, a, r, d = (torch.as_tensor(np.stack(c)) for c in zip(*rows))
+            return s, s_next, a, r.reshape(-1, 1), d.reshape(-1, 1)
+
+    assert checks.step01(ListBuffer, seed=3)

@@ -115,3 +115,27 @@ def test_step02_wrong_types_are_reported():
         checks.step02(nn.Linear)
     with pytest.raises(checks.CheckFailed, match="None"):
         checks.step02(ns["Actor"], lambda net: None)
+
+
+def test_step02_check_accepts_a_sequential_actor():
+    import copy
+
+    import torch
+
+    class Actor(nn.Module):
+        def __init__(self, state_dim, action_dim, max_action):
+            super().__init__()
+            self.net = nn.Sequential(nn.Linear(state_dim, 400), nn.ReLU(), nn.Linear(400, 300),
+                                     nn.ReLU(), nn.Linear(300, action_dim), nn.Tanh())
+            self.register_buffer("scale", torch.tensor(float(max_action)))
+
+        def forward(self, s):
+            return self.scale * self.net(s)
+
+    def make_target(net):
+        target = copy.deepcopy(net)
+        for p in target.parameters():
+            p.requires_grad = False
+        return target
+
+    assert checks.step02(Actor, make_target, seed=2)

@@ -105,3 +105,24 @@ def test_step03_wrong_types_are_reported():
         checks.step03(nn.Linear)
     with pytest.raises(checks.CheckFailed, match="None"):
         checks.step03(None)
+
+
+def test_step03_check_accepts_sequential_heads():
+    import torch
+
+    class Critic(nn.Module):
+        def __init__(self, state_dim, action_dim):
+            super().__init__()
+            def head():
+                return nn.Sequential(nn.Linear(state_dim + action_dim, 400), nn.ReLU(),
+                                     nn.Linear(400, 300), nn.ReLU(), nn.Linear(300, 1))
+            self.q1_net, self.q2_net = head(), head()
+
+        def forward(self, s, a):
+            sa = torch.cat((s, a), -1)
+            return self.q1_net(sa), self.q2_net(sa)
+
+        def Q1(self, s, a):  # noqa: N802
+            return self.q1_net(torch.cat((s, a), -1))
+
+    assert checks.step03(Critic, seed=5)
