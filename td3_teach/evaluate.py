@@ -87,7 +87,9 @@ def evaluate(agent, env_id: str | gym.Env = "HalfCheetahBulletEnv-v0", episodes:
         raise ValueError(f"episodes must be at least 1; got {episodes}.")
     policy = as_policy(agent)
     own = isinstance(env_id, str)
-    env = make_env(env_id) if own else env_id
+    # make_env(seed=...) resets once: PyBullet's first reset differs slightly from later ones
+    # (the first step's reward), so every evaluation episode must come after a first reset.
+    env = make_env(env_id, seed=seed) if own else env_id
     try:
         check_fits(agent, env)
         returns = [run_episode(policy, env, seed + k)[0] for k in range(int(episodes))]

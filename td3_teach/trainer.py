@@ -240,7 +240,10 @@ def train(env_id: str = "HalfCheetahBulletEnv-v0", steps: int | None = None, see
     # all of these with the saved states below.
     seed_everything(s.seed)
     env = make_env(s.env_id, seed=s.seed)  # also seeds env.action_space for the warm-up
-    eval_env = make_env(s.env_id)  # separate instance; its episodes are reset with seed+100+k
+    # A separate instance; its episodes are reset with seed+100+k. Made with a first reset:
+    # PyBullet's first reset differs from later ones (the first step's reward), so a fresh env
+    # must not meet an evaluation episode before its first reset has been done.
+    eval_env = make_env(s.env_id, seed=s.seed + 100)
     state_dim, action_dim, max_action = env_dims(env)
     if agent is None:
         agent = make_agent(state_dim, action_dim, max_action, config, device, actor_cls, critic_cls)

@@ -56,7 +56,7 @@ def record_episode(agent, env_id: str, path: str | os.PathLike, seed: int = 100,
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     policy = as_policy(agent)
-    env = make_env(env_id, render_mode="rgb_array")
+    env = make_env(env_id, render_mode="rgb_array", seed=seed)  # a first reset, as evaluate does
     try:
         check_fits(agent, env)
     except ValueError:

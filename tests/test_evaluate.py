@@ -33,25 +33,25 @@ def test_mean_std_of_the_episode_returns_and_repeatable() -> None:
 
 
 def test_bullet_env_episodes_do_not_depend_on_history() -> None:
-    """PyBullet's physics cannot be saved; reset(seed) must still give the same episode on a
-    used env as on a fresh one (the trainer's exact resume relies on it)."""
+    """PyBullet's physics cannot be saved; after the first reset (make_env(seed=...) does one),
+    reset(seed) must give the same episode on a used env as on a fresh one: the trainer's exact
+    resume and the equality of evaluate() with the trainer's evaluations rely on it."""
     agent = TD3(26, 6, 1.0, device="cpu")
-    used = make_env("HalfCheetahBulletEnv-v0")
-    used.reset(seed=0)
+    used = make_env("HalfCheetahBulletEnv-v0", seed=0)
     for _ in range(30):
         used.step(used.action_space.sample())
-    short = agent.select_action
-    fresh = make_env("HalfCheetahBulletEnv-v0")
+    fresh = make_env("HalfCheetahBulletEnv-v0", seed=1)
     results = []
     for env in (used, fresh):
         steps = []
         obs, _ = env.reset(seed=5)
+        steps.append(obs.tolist())
         for _ in range(50):
-            obs, r, *_ = env.step(short(obs))
-            steps.append(r)
+            obs, r, *_ = env.step(agent.select_action(obs))
+            steps.append((r, obs.tolist()))
         results.append(steps)
     assert results[0] == results[1]
-    assert run_episode(short, fresh, 3)[1] == 1000  # HalfCheetah ends by truncation at 1000
+    assert run_episode(agent.select_action, fresh, 3)[1] == 1000  # ends by truncation at 1000
 
 
 def test_accepts_an_actor_or_a_function_and_refuses_other_things() -> None:

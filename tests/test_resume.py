@@ -105,3 +105,17 @@ def test_new_run_refuses_to_overwrite_a_run(tmp_path: Path, flag: str) -> None:
                          env=env(), capture_output=True, text=True)
     assert out.returncode != 0 and "--resume" in out.stderr
     assert (tmp_path / "checkpoint.pt").read_bytes() == before
+
+
+def test_bullet_run_resumes_exactly(tmp_path: Path) -> None:
+    """PyBullet's physics state is not saved: the resumed env restarts from a seeded reset at
+    the episode boundary where the checkpoint was taken, and the run goes on identically."""
+    from td3_teach import TD3Config
+    kw = dict(start_steps=900, eval_every=1000, eval_episodes=1, checkpoint_every=1000,
+              progress=False, device="cpu", config=TD3Config(batch_size=32))
+    env_id = "HalfCheetahBulletEnv-v0"
+    whole = train(env_id, 2000, 2, tmp_path / "a", **kw)
+    train(env_id, 2000, 2, tmp_path / "b", stop_at=1000, **kw)
+    resumed = train(env_id, None, 2, tmp_path / "b", resume=True, progress=False)
+    assert [e.step for e in resumed.evaluations] == [0, 1000, 2000]
+    assert [e.mean for e in resumed.evaluations] == [e.mean for e in whole.evaluations]
