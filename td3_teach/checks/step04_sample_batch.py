@@ -177,8 +177,9 @@ def step04(step04_sample_batch: Callable, seed: int = 0) -> CheckPassed:
             now = memory.get(key)
             if not isinstance(now, np.ndarray) or now.shape != before.shape or \
                     not np.array_equal(now, before, equal_nan=True):
+                reshaped = isinstance(now, np.ndarray) and now.shape != before.shape
                 raise CheckFailed(STEP, f"step04_sample_batch changed memory['{key}']"
-                                  f"{f' (shape {before.shape} -> {now.shape})' if isinstance(now, np.ndarray) and now.shape != before.shape else ''}.",
+                                  f"{f' (shape {before.shape} -> {now.shape})' if reshaped else ''}.",
                                   why="The memory is shared by every later batch: sampling must "
                                   "only read it.", hint="Reshape or convert the sampled batch, not "
                                   "the stored arrays.")
