@@ -107,9 +107,10 @@ def make_long_env(env_id: str, extra_steps: int) -> tuple[gym.Env, int]:
     limit = spec.max_episode_steps
     if limit is None:
         raise ValueError(f"{env_id} has no time limit; pass a limit with gym.register first.")
-    env = gym.make(env_id, max_episode_steps=int(limit) + int(extra_steps))
+    env = QuietReset(gym.make(env_id, max_episode_steps=int(limit) + int(extra_steps)))
     check_box_actions(env)
-    return QuietReset(env), int(limit)
+    env.reset(seed=0)  # PyBullet's first reset differs from later ones: get it out of the way
+    return env, int(limit)
 
 
 @torch.no_grad()
