@@ -61,6 +61,8 @@ MUTATIONS = {
          "self.s = np.zeros((self.max_size, state_dim))"}, "float64"),
     "returns numpy arrays": ({"torch.as_tensor(x[idx])": "x[idx]"}, "numpy"),
     "forgot return in sample": ({"return tuple(": "tuple("}, "return"),
+    "the lecture notes' three returned arrays": (
+        {"for x in fields)": "for x in fields[:3])"}, "three arrays"),
     "the lecture's batch_dones list bug": (
         {"fields = (self.s, self.s_next, self.a, self.r, self.terminated)":
          "batch_states, batch_next_states, batch_actions, batch_rewards, batch_dones = [], [], [], []"},
