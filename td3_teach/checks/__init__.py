@@ -23,12 +23,5 @@ from .step13_actor_update import step13
 from .step14_polyak_actor_target import step14
 from .step15_polyak_critic_target import step15
 
-__all__ = ["CheckFailed", "CheckPassed", "LearnerCodeError", "NotImplementedYet", "step08"]
-__all__ += ["step01"]
-__all__ += ["step02"]
-__all__ += ["step03"]
-__all__ += ["step04"]
-__all__ += ["step05"]
-__all__ += ["step09", "step10", "step11", "step12", "step13", "step14", "step15"]
-__all__ += ["step06"]
-__all__ += ["step07"]
+__all__ = ["CheckFailed", "CheckPassed", "LearnerCodeError", "NotImplementedYet",
+           *(f"step{n:02d}" for n in range(1, 16))]
