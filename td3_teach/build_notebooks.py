@@ -92,6 +92,13 @@ def clean(nb: nbformat.NotebookNode) -> None:
     nb.metadata.pop("widgets", None)
 
 
+def _uses(source: str, name: str) -> bool:
+    """Does the cell use ``name`` (the learner's definition), not an import or ``module.name``?"""
+    code = "\n".join(line for line in source.splitlines()
+                     if not line.lstrip().startswith(("from ", "import ")))
+    return re.search(rf"(?<![.\w]){re.escape(name)}\b", code) is not None
+
+
 def learner_version(solution: nbformat.NotebookNode, path: Path) -> nbformat.NotebookNode:
     """The notebook a learner starts from."""
     nb = copy.deepcopy(solution)
@@ -100,7 +107,7 @@ def learner_version(solution: nbformat.NotebookNode, path: Path) -> nbformat.Not
         if cell.cell_type != "code":
             continue
         tags = [t for t in cell.metadata.get("tags", []) if t != RAISES]
-        uses_stub = any(re.search(rf"\b{re.escape(n)}\b", cell.source) for n in stubbed)
+        uses_stub = any(_uses(cell.source, n) for n in stubbed)
         if BEGIN in cell.source:
             stubbed |= {a or b for a, b in DEFINES.findall(cell.source)}
             cell.source = strip_solutions(cell.source, label)
