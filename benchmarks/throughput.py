@@ -10,6 +10,9 @@ Compares, on synthetic HalfCheetah-shaped data (26-d state, 6-d action, fixed se
   (c) Stable-Baselines3's ``TD3.train(gradient_steps=N, batch_size=B)`` with net_arch [400, 300],
       when ``stable_baselines3`` is importable (optional, never a dependency of td3_teach).
 
+and, as a yardstick, the update's matrix multiplies alone (``matmul_floor``): on a CPU they are
+most of the work, and no implementation can go faster than they do.
+
 Throughput is training iterations per second (one update per iteration: steps 4-15, the actor
 and targets every 2nd), for batch 100 and 256 and torch threads 1 and 2: the median of a few
 repeats after a warm-up, the implementations taking turns so that background load hits all alike.
@@ -202,6 +205,50 @@ def make_learners(n_transitions: int, sb3_model_for):
 
 
 # ----------------------------------------------------------------------------------------------
+# The floor: the matrix multiplies of TD3's update and nothing else
+# ----------------------------------------------------------------------------------------------
+def matmul_floor():
+    """Every matrix multiply one TD3 iteration must do (forward and backward, actor step every
+    2nd iteration), on random data, with no autograd, optimiser or elementwise work: no
+    implementation of this update on this CPU can be faster. On a CPU the update is mostly these."""
+    def linear_shapes(net):  # (in, out) of each nn.Linear, in order
+        return [(m.in_features, m.out_features) for m in net.modules() if isinstance(m, nn.Linear)]
+
+    actor, critic = NaiveActor(STATE_DIM, ACTION_DIM, MAX_ACTION), NaiveCritic(STATE_DIM, ACTION_DIM)
+    actor_layers, head = linear_shapes(actor), linear_shapes(critic)[:3]
+    mats = {}
+
+    def mm(b, i, o):  # (b, i) @ (i, o), with operands cached per shape
+        for shape in ((b, i), (i, o)):
+            if shape not in mats:
+                mats[shape] = torch.randn(shape)
+        torch.mm(mats[b, i], mats[i, o])
+
+    def forward(b, layers):
+        for i, o in layers:
+            mm(b, i, o)
+
+    def backward(b, layers, input_grad=False):  # dW of each layer, dX of all but the first
+        for k, (i, o) in enumerate(layers):
+            mm(i, b, o)  # dW = x^T @ g
+            if k > 0 or input_grad:
+                mm(b, o, i)  # dX = g @ W
+
+    def train(n, b):
+        for it in range(1, n + 1):
+            forward(b, actor_layers)                                # target: mu'(s')
+            forward(b, head), forward(b, head)                      # Q1', Q2'(s', a~)
+            forward(b, head), forward(b, head)                      # Q1, Q2(s, a)
+            backward(b, head), backward(b, head)                    # critic gradients
+            if it % 2 == 0:
+                forward(b, actor_layers), forward(b, head)          # Q1(s, mu(s))
+                for k, (i, o) in enumerate(head):                   # d/da only, through Q1
+                    mm(b, o, i)
+                backward(b, actor_layers)                           # actor gradients
+    return train
+
+
+# ----------------------------------------------------------------------------------------------
 # (c) Stable-Baselines3, when installed
 # ----------------------------------------------------------------------------------------------
 def sb3_version() -> str | None:
@@ -281,7 +328,8 @@ def naive_buffer_bytes(sample: int) -> int:
 
 def run(quick: bool) -> dict:
     batches, thread_counts = (100, 256), (1, 2)
-    warmup, repeats, seconds, min_iters = (2, 1, 0.0, 3) if quick else (20, 5, 1.0, 10)
+    # Many short turns rather than a few long ones: background load comes and goes within seconds.
+    warmup, repeats, seconds, min_iters = (2, 1, 0.0, 3) if quick else (20, 15, 0.3, 5)
     n_transitions = 2_000 if quick else 100_000
     mem_sample = 2_000 if quick else 20_000
 
@@ -296,6 +344,7 @@ def run(quick: bool) -> dict:
     learners = make_learners(n_transitions, sb3_train if sb3 else None)
     if not sb3:
         learners.pop("sb3")
+    learners["matmul_floor"] = matmul_floor()
 
     throughput = []
     for threads in thread_counts:
@@ -327,21 +376,24 @@ def run(quick: bool) -> dict:
 def print_table(res: dict) -> None:
     setup = res["setup"]
     names = list(res["throughput"][0]["iterations_per_s"])
-    print(f"TD3 training throughput (iterations/s, median of {setup['repeats']} runs of "
+    print(f"TD3 training throughput (iterations/s, median of {setup['repeats']} turns of "
           f"~{setup['seconds_per_repeat']:g} s each after {setup['warmup_iterations']} warm-up "
           "iterations)")
     print(f"torch {setup['torch']}, python {setup['python']}, {setup['cpu_count']} CPUs, "
           f"stable_baselines3 {setup['stable_baselines3'] or 'not installed'}"
           + ("   [--quick: timings are meaningless]" if setup["quick"] else ""))
-    header = f"{'threads':>7} {'batch':>5} " + " ".join(f"{n:>10}" for n in names)
-    ratios = [n for n in names if n != "td3_teach"]
-    header += "  " + " ".join(f"{'a/' + n:>10}" for n in ratios)
+    header = f"{'threads':>7} {'batch':>5} " + " ".join(f"{n:>12}" for n in names)
+    ratios = [n for n in names if n not in ("td3_teach", "matmul_floor")]
+    header += "  " + " ".join(f"{'a/' + n:>10}" for n in ratios) + f"  {'floor/a':>10}"
     print(header)
     for row in res["throughput"]:
         its = row["iterations_per_s"]
-        line = f"{row['threads']:>7} {row['batch_size']:>5} " + " ".join(f"{its[n]:>10.1f}" for n in names)
+        line = f"{row['threads']:>7} {row['batch_size']:>5} " + " ".join(f"{its[n]:>12.1f}" for n in names)
         line += "  " + " ".join(f"{its['td3_teach'] / its[n]:>9.2f}x" for n in ratios)
+        line += f"  {its['matmul_floor'] / its['td3_teach']:>9.2f}x"
         print(line)
+    print("a = td3_teach; matmul_floor = the update's matrix multiplies alone (no autograd, optimiser "
+          "or elementwise work): the most any implementation can reach; floor/a = how far a is from it")
     mem = res["replay_buffer_bytes_1M"]
     mib = lambda b: f"{b / 2**20:8.1f} MiB"  # noqa: E731
     print()

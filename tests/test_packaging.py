@@ -113,7 +113,7 @@ def test_packaging_throughput_benchmark_quick_json_prints_its_keys():
     assert {(r["threads"], r["batch_size"]) for r in out["throughput"]} == \
         {(1, 100), (1, 256), (2, 100), (2, 256)}
     for row in out["throughput"]:
-        assert {"td3_teach", "naive"} <= set(row["iterations_per_s"])
+        assert {"td3_teach", "naive", "matmul_floor"} <= set(row["iterations_per_s"])
         assert all(v > 0 for v in row["iterations_per_s"].values())
     mem = out["replay_buffer_bytes_1M"]
     assert mem["raw_float32"] == 1_000_000 * (2 * 26 + 6 + 2) * 4
