@@ -37,6 +37,7 @@ import torch
 from td3_teach.overestimation import run_cached
 
 RESULTS = Path(__file__).resolve().parent / "results"
+ZOOM = 30.0  # y-range of the "policy works" panel; points beyond it are drawn at its edge
 METHODS = ("DDPG-style", "TD3")
 COLORS = {"DDPG-style": "tab:red", "TD3": "tab:blue", "TD3-CDQ": "tab:orange",
           "TD3-TPS": "tab:green", "TD3-DP": "tab:purple"}
@@ -195,15 +196,22 @@ def plot(runs: dict[str, dict[int, dict]], path: Path, env_id: str, works_above:
         _, ret = stack(by_seed, "eval_return")
         works = (ret >= works_above) & (steps > start_steps)[None, :]
         jitter = {"DDPG-style": -60, "TD3": 60}.get(m, 0)
-        ax3.scatter(np.broadcast_to(steps, b.shape)[works] + jitter, b[works], s=14, c=c,
-                    alpha=0.7, label=f"{m}: mean {b[works].mean():+.1f}" if works.any() else m)
+        x, y = np.broadcast_to(steps, b.shape)[works] + jitter, b[works]
+        inside = np.abs(y) <= ZOOM
+        ax3.scatter(x[inside], y[inside], s=14, c=c, alpha=0.7,
+                    label=f"{m}: median {np.median(y):+.1f} ({y.size} points)" if y.size else m)
+        ax3.scatter(x[~inside], np.sign(y[~inside]) * ZOOM, marker="^", s=30, c=c)
+        for xi, yi in zip(x[~inside], y[~inside]):
+            ax3.annotate(f"{yi:+.0f}", (xi, np.sign(yi) * ZOOM), fontsize=7, xytext=(4, -10),
+                         textcoords="offset points")
     ax1.set(xlabel="env steps", ylabel="value", title=f"{env_id}: critic estimate vs true value")
     ax2.axhline(0, c="k", lw=0.8)
     ax2.set(xlabel="env steps", ylabel="estimate - true",
             title="bias (> 0: overestimation); mean +/- std over seeds")
     ax3.axhline(0, c="k", lw=0.8)
+    ax3.set_ylim(-ZOOM * 1.1, ZOOM * 1.1)
     ax3.set(xlabel="env steps", ylabel="estimate - true",
-            title=f"each measurement where the policy works (return >= {works_above:g})")
+            title=f"bias once the policy works (eval >= {works_above:g})")
     ax1.legend(fontsize=7)
     ax2.legend(fontsize=8)
     ax3.legend(fontsize=8)
