@@ -72,12 +72,13 @@ class ReplayBuffer:
             raise InputError("add() takes one tuple (s, s_next, a, r, terminated); got "
                              f"{type(transition).__name__} of length "
                              f"{len(transition) if hasattr(transition, '__len__') else '?'}.") from None
+        # Check every field before writing any: a refused transition leaves the buffer as it was.
+        rows = (self._row(s, self.state_dim, "s"), self._row(s_next, self.state_dim, "s_next"),
+                self._row(a, self.action_dim, "a"), self._row(r, 1, "r"),
+                self._row(float(terminated), 1, "terminated"))
         i = self.ptr
-        self.s[i] = self._row(s, self.state_dim, "s")
-        self.s_next[i] = self._row(s_next, self.state_dim, "s_next")
-        self.a[i] = self._row(a, self.action_dim, "a")
-        self.r[i] = self._row(r, 1, "r")
-        self.terminated[i] = self._row(float(terminated), 1, "terminated")
+        for storage, row in zip((self.s, self.s_next, self.a, self.r, self.terminated), rows):
+            storage[i] = row
         self.ptr = (self.ptr + 1) % self.max_size
         self.size = min(self.size + 1, self.max_size)
 

@@ -175,12 +175,28 @@ def test_step01_error_wrong_shape_transition_names_the_field(field, position, ba
 @pytest.mark.parametrize("position, value", [(0, np.nan), (1, np.inf), (2, -np.inf), (3, np.nan)])
 def test_step01_error_nan_or_inf_is_refused(position, value):
     tr = list(numbered_transition(1))
-    tr[position] = np.where(np.arange(np.size(tr[position])) == 0, value, tr[position]) \
-        if position < 3 else value
+    if position < 3:
+        tr[position] = tr[position].copy()
+        tr[position][0] = value
+    else:
+        tr[position] = value
     buf = ReplayBuffer(S, A, max_size=10, device="cpu")
     with pytest.raises(InputError, match="NaN or inf"):
         buf.add(tuple(tr))
     assert len(buf) == 0
+
+
+@pytest.mark.parametrize("position", [1, 2, 3])
+def test_step01_a_refused_transition_leaves_a_full_buffer_untouched(position):
+    """Every field is checked before any is written: no half-overwritten oldest row."""
+    buf = filled(3, max_size=3)
+    before = [getattr(buf, n).clone() for n in ("s", "s_next", "a", "r", "terminated")]
+    tr = list(numbered_transition(99))
+    tr[position] = np.full(np.size(tr[position]), np.nan)
+    with pytest.raises(InputError):
+        buf.add(tuple(tr))
+    after = [getattr(buf, n) for n in ("s", "s_next", "a", "r", "terminated")]
+    assert all(torch.equal(x, y) for x, y in zip(before, after)) and buf.ptr == 0
 
 
 def test_step01_error_transition_of_the_wrong_length():
