@@ -186,8 +186,8 @@ def gym_like_transitions(n: int, seed: int = SEED):
         obs = new_obs
 
 
-def make_learners(n_transitions: int, sb3_model_for):
-    """(a) and (b) with the same transitions; (c) is built per batch size by ``sb3_model_for``."""
+def make_learners(n_transitions: int) -> dict:
+    """(a) and (b), each with its own buffer of the same transitions: name -> train(n, batch)."""
     torch.manual_seed(SEED)
     np.random.seed(SEED)
     ours_buffer = ReplayBuffer(STATE_DIM, ACTION_DIM, max_size=n_transitions, device="cpu")
@@ -200,7 +200,6 @@ def make_learners(n_transitions: int, sb3_model_for):
     return {
         "td3_teach": lambda n, b: ours.train(ours_buffer, n, batch_size=b),
         "naive": lambda n, b: naive.train(naive_buffer, n, batch_size=b),
-        "sb3": sb3_model_for,
     }
 
 
@@ -228,10 +227,10 @@ def matmul_floor():
         for i, o in layers:
             mm(b, i, o)
 
-    def backward(b, layers, input_grad=False):  # dW of each layer, dX of all but the first
+    def backward(b, layers):  # dW of each layer, dX of all but the first (inputs need none)
         for k, (i, o) in enumerate(layers):
             mm(i, b, o)  # dW = x^T @ g
-            if k > 0 or input_grad:
+            if k > 0:
                 mm(b, o, i)  # dX = g @ W
 
     def train(n, b):
@@ -242,7 +241,7 @@ def matmul_floor():
             backward(b, head), backward(b, head)                    # critic gradients
             if it % 2 == 0:
                 forward(b, actor_layers), forward(b, head)          # Q1(s, mu(s))
-                for k, (i, o) in enumerate(head):                   # d/da only, through Q1
+                for i, o in head:                                   # d/da only, through Q1
                     mm(b, o, i)
                 backward(b, actor_layers)                           # actor gradients
     return train
@@ -334,16 +333,9 @@ def run(quick: bool) -> dict:
     mem_sample = 2_000 if quick else 20_000
 
     sb3 = sb3_version()
-    sb3_models = {}  # one SB3 model per batch size would be wasteful: one model, any batch size
-
-    def sb3_train(n, b):
-        if "model" not in sb3_models:
-            sb3_models["model"] = make_sb3(n_transitions)
-        sb3_models["model"](n, b)
-
-    learners = make_learners(n_transitions, sb3_train if sb3 else None)
-    if not sb3:
-        learners.pop("sb3")
+    learners = make_learners(n_transitions)
+    if sb3:
+        learners["sb3"] = make_sb3(n_transitions)  # one model serves every batch size
     learners["matmul_floor"] = matmul_floor()
 
     throughput = []
