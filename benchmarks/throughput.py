@@ -293,9 +293,9 @@ def make_sb3(n_transitions: int):
 # Measuring
 # ----------------------------------------------------------------------------------------------
 def iterations_per_second(learners: dict, threads: int, batch: int, warmup: int, repeats: int,
-                          seconds: float, min_iters: int) -> dict[str, float]:
-    """Median iterations/s of each learner over ``repeats`` timed runs of about ``seconds`` each
-    (sized from the warm-up's speed); the learners take turns within each repeat."""
+                          seconds: float, min_iters: int) -> dict[str, list[float]]:
+    """Iterations/s of each learner in ``repeats`` timed turns of about ``seconds`` each (sized
+    from the warm-up's speed); within a repeat the learners run one after the other."""
     torch.set_num_threads(threads)
     iters = {}
     for name, train in learners.items():
@@ -308,7 +308,7 @@ def iterations_per_second(learners: dict, threads: int, batch: int, warmup: int,
             t0 = time.perf_counter()
             train(iters[name], batch)
             rates[name].append(iters[name] / (time.perf_counter() - t0))
-    return {name: statistics.median(v) for name, v in rates.items()}
+    return rates
 
 
 def naive_buffer_bytes(sample: int) -> int:
@@ -341,9 +341,19 @@ def run(quick: bool) -> dict:
     throughput = []
     for threads in thread_counts:
         for batch in batches:
-            its = iterations_per_second(learners, threads, batch, warmup, repeats, seconds,
-                                        min_iters)
-            throughput.append({"threads": threads, "batch_size": batch, "iterations_per_s": its})
+            rates = iterations_per_second(learners, threads, batch, warmup, repeats, seconds,
+                                          min_iters)
+            ours = rates["td3_teach"]
+            # A ratio is the median of per-repeat ratios: the two runs it compares were
+            # back to back, so load that comes and goes mostly cancels out.
+            paired = lambda a, b: statistics.median(x / y for x, y in zip(a, b))  # noqa: E731
+            throughput.append({
+                "threads": threads, "batch_size": batch,
+                "iterations_per_s": {n: statistics.median(v) for n, v in rates.items()},
+                "td3_teach_speedup": {n: paired(ours, v) for n, v in rates.items()
+                                      if n not in ("td3_teach", "matmul_floor")},
+                "matmul_floor_over_td3_teach": paired(rates["matmul_floor"], ours),
+            })
 
     raw = TRANSITIONS_1M * (2 * STATE_DIM + ACTION_DIM + 2) * 4  # s, s', a, r, terminated
     ours_bytes = ReplayBuffer(STATE_DIM, ACTION_DIM, max_size=TRANSITIONS_1M, device="cpu").nbytes()
@@ -381,9 +391,10 @@ def print_table(res: dict) -> None:
     for row in res["throughput"]:
         its = row["iterations_per_s"]
         line = f"{row['threads']:>7} {row['batch_size']:>5} " + " ".join(f"{its[n]:>12.1f}" for n in names)
-        line += "  " + " ".join(f"{its['td3_teach'] / its[n]:>9.2f}x" for n in ratios)
-        line += f"  {its['matmul_floor'] / its['td3_teach']:>9.2f}x"
+        line += "  " + " ".join(f"{row['td3_teach_speedup'][n]:>9.2f}x" for n in ratios)
+        line += f"  {row['matmul_floor_over_td3_teach']:>9.2f}x"
         print(line)
+    print("ratios: median over repeats of back-to-back runs' ratios")
     print("a = td3_teach; matmul_floor = the update's matrix multiplies alone (no autograd, optimiser "
           "or elementwise work): the most any implementation can reach; floor/a = how far a is from it")
     mem = res["replay_buffer_bytes_1M"]

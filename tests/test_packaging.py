@@ -115,6 +115,7 @@ def test_packaging_throughput_benchmark_quick_json_prints_its_keys():
     for row in out["throughput"]:
         assert {"td3_teach", "naive", "matmul_floor"} <= set(row["iterations_per_s"])
         assert all(v > 0 for v in row["iterations_per_s"].values())
+        assert "naive" in row["td3_teach_speedup"] and row["matmul_floor_over_td3_teach"] > 0
     mem = out["replay_buffer_bytes_1M"]
     assert mem["raw_float32"] == 1_000_000 * (2 * 26 + 6 + 2) * 4
     assert mem["td3_teach"] <= 1.1 * mem["raw_float32"]
