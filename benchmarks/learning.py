@@ -88,8 +88,33 @@ def main(argv: list[str] | None = None) -> int:
         lines.append(f"| {seed} | {recs[-1].step} | {recs[-1].mean:.1f} +/- {recs[-1].std:.1f} | "
                      f"{best.mean:.1f} ({best.step}) | {walls[seed] / 60:.0f} min |")
     (results / f"learning_{args.env}.md").write_text("\n".join(lines) + "\n")
+    plot(curves, args.env, results / f"learning_{args.env}.png")
     print("\n".join(lines))
     return 0
+
+
+def plot(curves: dict[int, list[EvalRecord]], env_id: str, path: Path) -> Path:
+    """The evaluation curve of every seed (mean with a +/- std band over its episodes)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for seed, recs in curves.items():
+        x = [r.step for r in recs]
+        m = [r.mean for r in recs]
+        lo = [r.mean - r.std for r in recs]
+        hi = [r.mean + r.std for r in recs]
+        ax.plot(x, m, label=f"seed {seed}")
+        ax.fill_between(x, lo, hi, alpha=0.2)
+    ax.set(xlabel="env steps", ylabel="evaluation return (10 episodes)",
+           title=f"TD3 (td3_teach) on {env_id}")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
 
 
 if __name__ == "__main__":
