@@ -25,7 +25,7 @@ NETWORKS = ("actor", "actor_target", "critic", "critic_target")
 OPTIMIZERS = ("actor_optimizer", "critic_optimizer")
 
 
-def make_adam(params, lr: float, device: torch.device) -> torch.optim.Adam:
+def make_adam(params, lr: float) -> torch.optim.Adam:
     """Adam with its fused kernel (one call for all parameters; the lecture's default Adam loops)."""
     return torch.optim.Adam(params, lr=lr, fused=True)
 
@@ -50,11 +50,11 @@ class TD3:
         # Step 2: actor and actor target (an exact copy).
         self.actor = Actor(state_dim, action_dim, max_action).to(self.device)
         self.actor_target = make_target(self.actor)
-        self.actor_optimizer = make_adam(self.actor.parameters(), self.config.actor_lr, self.device)
+        self.actor_optimizer = make_adam(self.actor.parameters(), self.config.actor_lr)
         # Step 3: twin critics and critic targets (exact copies).
         self.critic = Critic(state_dim, action_dim).to(self.device)
         self.critic_target = make_target(self.critic)
-        self.critic_optimizer = make_adam(self.critic.parameters(), self.config.critic_lr, self.device)
+        self.critic_optimizer = make_adam(self.critic.parameters(), self.config.critic_lr)
         self.total_it = 0  # training iterations so far; the delay counts these
 
     # ----------------------------------------------------------------------------- acting

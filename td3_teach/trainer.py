@@ -145,13 +145,11 @@ def make_agent(state_dim: int, action_dim: int, max_action: float, config: TD3Co
     if actor_cls is not None and actor_cls is not Actor:
         agent.actor = actor_cls(state_dim, action_dim, max_action).to(agent.device)
         agent.actor_target = make_target(agent.actor)
-        agent.actor_optimizer = make_adam(agent.actor.parameters(), agent.config.actor_lr,
-                                          agent.device)
+        agent.actor_optimizer = make_adam(agent.actor.parameters(), agent.config.actor_lr)
     if critic_cls is not None and critic_cls is not Critic:
         agent.critic = critic_cls(state_dim, action_dim).to(agent.device)
         agent.critic_target = make_target(agent.critic)
-        agent.critic_optimizer = make_adam(agent.critic.parameters(), agent.config.critic_lr,
-                                           agent.device)
+        agent.critic_optimizer = make_adam(agent.critic.parameters(), agent.config.critic_lr)
     return agent
 
 
