@@ -274,6 +274,8 @@ def train(env_id: str = "HalfCheetahBulletEnv-v0", steps: int | None = None, see
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         _write_csv(out / EVAL_CSV, history)  # on resume: exactly the rows the checkpoint knew
+    if on_eval is not None and history:  # resumed: show the curve so far before going on
+        on_eval(history[-1], history)
 
     session_start = time.perf_counter()
     wall = lambda: wall_before + time.perf_counter() - session_start  # noqa: E731

@@ -89,6 +89,25 @@ def test_stop_and_resume_in_process_matches_and_extends(tmp_path: Path) -> None:
     assert len(returns(tmp_path / "b")) == 6
 
 
+def test_rerunning_a_resume_cell_continues_instead_of_starting_over(tmp_path: Path) -> None:
+    """Notebook 16 trains with resume=True: the first run of the cell starts afresh (no
+    checkpoint yet, no error); running the cell again after the run finished returns at once
+    with the same evaluations, and the live curve is drawn from the saved history."""
+    from td3_teach import TD3Config
+    kw = dict(start_steps=200, eval_every=200, eval_episodes=1, config=TD3Config(batch_size=32),
+              progress=False, device="cpu", resume=True)
+    first = train("Pendulum-v1", 400, 6, tmp_path / "run", **kw)
+    assert [e.step for e in first.evaluations] == [0, 200, 400]
+
+    drawn = []
+    again = train("Pendulum-v1", 400, 6, tmp_path / "run",
+                  on_eval=lambda rec, hist: drawn.append((rec.step, [e.step for e in hist])), **kw)
+    assert [(e.step, e.mean) for e in again.evaluations] == \
+        [(e.step, e.mean) for e in first.evaluations]
+    assert drawn == [(400, [0, 200, 400])], "the resumed run should draw the curve so far, once"
+    assert len(returns(tmp_path / "run")) == 3, "nothing trained twice, no row written twice"
+
+
 def test_resume_without_checkpoint_is_a_clear_error(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-m", "td3_teach.cli", "train", "--resume",
                           str(tmp_path / "nothing")], env=env(), capture_output=True, text=True)
