@@ -8,4 +8,3 @@ import os
 
 os.environ.setdefault("TD3_TEACH_BUDGET", "short")
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # 2-core CI: one thread per process avoids thrashing
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see td3_teach/__init__.py

@@ -11,7 +11,8 @@ Compares, on synthetic HalfCheetah-shaped data (26-d state, 6-d action, fixed se
       when ``stable_baselines3`` is importable (optional, never a dependency of td3_teach).
 
 and, as a yardstick, the update's matrix multiplies alone (``matmul_floor``): on a CPU they are
-most of the work, and no implementation can go faster than they do.
+most of the work, and no implementation that multiplies with torch's fp32 matmul (MKL on x86)
+can go faster than they do. So ``floor/naive`` is the most that ``a/naive`` can ever reach.
 
 Throughput is training iterations per second (one update per iteration: steps 4-15, the actor
 and targets every 2nd), for batch 100 and 256 and torch threads 1 and 2: the median of a few
@@ -35,13 +36,15 @@ import time
 import tracemalloc
 from pathlib import Path
 
-import numpy as np
-import torch
-import torch.nn as nn
-import torch.nn.functional as F
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, installed or not
-from td3_teach import TD3, ReplayBuffer  # noqa: E402
+# td3_teach before torch, as the CLI and notebooks do: its OpenMP setting (see td3_teach/__init__.py)
+# only takes effect then, and every implementation below runs under it alike.
+from td3_teach import TD3, ReplayBuffer  # noqa: E402, I001
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn as nn  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
 
 STATE_DIM, ACTION_DIM, MAX_ACTION = 26, 6, 1.0  # HalfCheetahBulletEnv-v0
 SEED = 0
@@ -209,7 +212,8 @@ def make_learners(n_transitions: int) -> dict:
 def matmul_floor():
     """Every matrix multiply one TD3 iteration must do (forward and backward, actor step every
     2nd iteration), on random data, with no autograd, optimiser or elementwise work: no
-    implementation of this update on this CPU can be faster. On a CPU the update is mostly these."""
+    implementation of this update with torch's matmul can be faster. On a CPU the update is
+    mostly these. (The FLOPs are the minimum: nothing here can be skipped or shared.)"""
     def linear_shapes(net):  # (in, out) of each nn.Linear, in order
         return [(m.in_features, m.out_features) for m in net.modules() if isinstance(m, nn.Linear)]
 
@@ -353,6 +357,7 @@ def run(quick: bool) -> dict:
                 "td3_teach_speedup": {n: paired(ours, v) for n, v in rates.items()
                                       if n not in ("td3_teach", "matmul_floor")},
                 "matmul_floor_over_td3_teach": paired(rates["matmul_floor"], ours),
+                "matmul_floor_over_naive": paired(rates["matmul_floor"], rates["naive"]),
             })
 
     raw = TRANSITIONS_1M * (2 * STATE_DIM + ACTION_DIM + 2) * 4  # s, s', a, r, terminated
@@ -361,6 +366,8 @@ def run(quick: bool) -> dict:
     return {
         "setup": {"torch": torch.__version__, "python": platform.python_version(),
                   "cpu_count": os.cpu_count(),
+                  "openmp": {k: os.environ[k] for k in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT",
+                                                        "OMP_NUM_THREADS") if k in os.environ},
                   "stable_baselines3": sb3, "quick": quick, "seconds_per_repeat": seconds,
                   "warmup_iterations": warmup, "repeats": repeats,
                   "transitions_in_buffer": n_transitions, "state_dim": STATE_DIM,
@@ -383,20 +390,24 @@ def print_table(res: dict) -> None:
           "iterations)")
     print(f"torch {setup['torch']}, python {setup['python']}, {setup['cpu_count']} CPUs, "
           f"stable_baselines3 {setup['stable_baselines3'] or 'not installed'}"
+          + f", OpenMP settings {setup['openmp'] or 'default'}"
           + ("   [--quick: timings are meaningless]" if setup["quick"] else ""))
     header = f"{'threads':>7} {'batch':>5} " + " ".join(f"{n:>12}" for n in names)
     ratios = [n for n in names if n not in ("td3_teach", "matmul_floor")]
-    header += "  " + " ".join(f"{'a/' + n:>10}" for n in ratios) + f"  {'floor/a':>10}"
+    header += "  " + " ".join(f"{'a/' + n:>10}" for n in ratios) + f"  {'floor/a':>10} {'floor/naive':>12}"
     print(header)
     for row in res["throughput"]:
         its = row["iterations_per_s"]
         line = f"{row['threads']:>7} {row['batch_size']:>5} " + " ".join(f"{its[n]:>12.1f}" for n in names)
         line += "  " + " ".join(f"{row['td3_teach_speedup'][n]:>9.2f}x" for n in ratios)
         line += f"  {row['matmul_floor_over_td3_teach']:>9.2f}x"
+        line += f" {row['matmul_floor_over_naive']:>11.2f}x"
         print(line)
     print("ratios: median over repeats of back-to-back runs' ratios")
     print("a = td3_teach; matmul_floor = the update's matrix multiplies alone (no autograd, optimiser "
-          "or elementwise work): the most any implementation can reach; floor/a = how far a is from it")
+          "or elementwise work): the most an implementation using torch's matmul can reach;\n"
+          "floor/a = how far a is from it; floor/naive = the highest a/naive any such "
+          "implementation can have")
     mem = res["replay_buffer_bytes_1M"]
     mib = lambda b: f"{b / 2**20:8.1f} MiB"  # noqa: E731
     print()

@@ -6,11 +6,19 @@ step 1 ``replay_buffer``, steps 2-3 ``networks``, steps 4-15 ``update``.
 
 import os
 
-# OpenMP threads that finish early spin, waiting for the others. When another process holds a
-# core (a second notebook, a browser, a test run), the spinning threads fight it: on a 2-core
-# machine with one core busy, 2-thread TD3 updates ran at 2 it/s instead of 85. Passive waiting
-# avoids that. It only takes effect if set before torch is first imported (as the CLI does).
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# torch's CPU threads (OpenMP; libgomp in the Linux wheels) spin between operations, waiting for
+# the next one. Alone on the machine that is fastest; when something else wants the cores (a
+# browser, a second notebook, a second run) the spinning threads fight it and TD3 slows to a
+# crawl. Sleeping at once is no cure either: waking the threads costs more than it saves.
+# A short spin keeps nearly all of the quiet speed and avoids the collapse.
+# ``python benchmarks/threads.py``, 2 cores, 2 threads, batch 256, updates/s
+# (quiet / one core busy / two runs at once):
+#   libgomp default spin 145 / 37 / 33;  sleep at once (OMP_WAIT_POLICY=PASSIVE) 86 / 78 / 76;
+#   GOMP_SPINCOUNT=1000 139 / 61 / 58;  1 thread 96 / 99 / 94.
+# Only when the user chose nothing, and only in effect if set before torch is first imported
+# (the CLI does that; notebooks import td3_teach first).
+if "OMP_WAIT_POLICY" not in os.environ:
+    os.environ.setdefault("GOMP_SPINCOUNT", "1000")
 
 from .agent import TD3  # noqa: E402
 from .config import TD3Config  # noqa: E402

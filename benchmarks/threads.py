@@ -1,0 +1,138 @@
+"""How should torch's CPU threads wait? TD3 updates/s under each OpenMP setting, quiet and busy.
+
+torch runs its CPU work on OpenMP threads (libgomp in the Linux wheels). Between two parallel
+operations a thread either spins (fast to restart, but it holds a core) or sleeps (frees the
+core, but waking it costs time). Which is better depends on whether anything else wants the
+cores, so this script measures TD3's update (td3_teach, batch 256, HalfCheetah sizes, one update
+per iteration) in a fresh process per setting, in three situations:
+
+  quiet      nothing else runs;
+  busy core  a pure-Python loop holds one core (a browser tab, a second notebook's Python);
+  two runs   two identical trainings at once (two notebooks, two seeds); the slower is shown.
+
+Settings (each set in the environment before torch starts, which is the only time OpenMP reads
+it): 1 thread; 2 threads with libgomp's default (spin a while, then sleep); 2 threads with
+``OMP_WAIT_POLICY=PASSIVE`` (sleep at once); 2 threads with ``GOMP_SPINCOUNT=1000`` (spin
+briefly). The package's own choice is printed with the figures.
+
+    python benchmarks/threads.py             # about 3 minutes on 2 cores
+    python benchmarks/threads.py --seconds 1 # quicker, noisier
+    python benchmarks/threads.py --json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SETTINGS = {  # name -> (torch threads, environment)
+    "1 thread": (1, {}),
+    "2 threads, spin (libgomp default)": (2, {}),
+    "2 threads, OMP_WAIT_POLICY=PASSIVE": (2, {"OMP_WAIT_POLICY": "PASSIVE"}),
+    "2 threads, GOMP_SPINCOUNT=1000": (2, {"GOMP_SPINCOUNT": "1000"}),
+}
+OPENMP_VARS = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "OMP_NUM_THREADS", "KMP_BLOCKTIME")
+
+
+def worker(threads: int, batch: int, seconds: float) -> None:
+    """Print TD3 updates/s, measured for ``seconds`` after a warm-up (runs in its own process)."""
+    import torch  # first: OpenMP reads its settings now, so td3_teach's default cannot step in
+    sys.path.insert(0, str(ROOT))
+    from benchmarks.throughput import make_learners
+
+    torch.set_num_threads(threads)
+    train = make_learners(5_000)["td3_teach"]
+    train(10, batch)
+    done, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        train(10, batch)
+        done += 10
+    print(done / (time.perf_counter() - t0))
+
+
+def start(setting: str, batch: int, seconds: float) -> subprocess.Popen:
+    threads, extra = SETTINGS[setting]
+    env = {k: v for k, v in os.environ.items() if k not in OPENMP_VARS}
+    env.update(extra)
+    cmd = [sys.executable, __file__, "--worker", str(threads), "--batch", str(batch),
+           "--seconds", str(seconds)]
+    return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+
+
+def rate(proc: subprocess.Popen) -> float:
+    out, _ = proc.communicate()
+    if proc.returncode:
+        raise SystemExit(f"worker failed (exit {proc.returncode})")
+    return float(out.strip().splitlines()[-1])
+
+
+def measure(setting: str, situation: str, batch: int, seconds: float) -> float:
+    if situation == "quiet":
+        return rate(start(setting, batch, seconds))
+    if situation == "busy core":
+        hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+        try:
+            time.sleep(0.2)
+            return rate(start(setting, batch, seconds))
+        finally:
+            hog.kill()
+            hog.wait()
+    pair = [start(setting, batch, seconds), start(setting, batch, seconds)]
+    return min(rate(p) for p in pair)
+
+
+def package_choice() -> dict:
+    """What ``import td3_teach`` sets (before torch), read from a fresh process."""
+    env = {k: v for k, v in os.environ.items() if k not in OPENMP_VARS}
+    code = ("import os, td3_teach, json; "
+            f"print(json.dumps({{k: os.environ.get(k) for k in {OPENMP_VARS!r}}}))")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True, cwd=ROOT)
+    return {k: v for k, v in json.loads(out.stdout).items() if v is not None}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--batch", type=int, default=256)
+    parser.add_argument("--seconds", type=float, default=3.0, help="timed seconds per measurement")
+    parser.add_argument("--repeats", type=int, default=3, help="measurements per cell (median)")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    if args.worker:
+        worker(args.worker, args.batch, args.seconds)
+        return 0
+
+    situations = ("quiet", "busy core", "two runs")
+    table = {s: {} for s in SETTINGS}
+    for _ in range(args.repeats):  # settings take turns, so slow drifts hit all alike
+        for setting in SETTINGS:
+            for situation in situations:
+                table[setting].setdefault(situation, []).append(
+                    measure(setting, situation, args.batch, args.seconds))
+    result = {"batch_size": args.batch, "cpu_count": os.cpu_count(),
+              "seconds": args.seconds, "repeats": args.repeats,
+              "td3_teach_sets": package_choice(),
+              "updates_per_s": {s: {k: statistics.median(v) for k, v in row.items()}
+                                for s, row in table.items()}}
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    print(f"TD3 updates/s (td3_teach, batch {args.batch}, median of {args.repeats} x "
+          f"{args.seconds:g} s), {os.cpu_count()} CPUs")
+    print(f"{'setting':<36}" + "".join(f"{s:>12}" for s in situations))
+    for setting, row in result["updates_per_s"].items():
+        print(f"{setting:<36}" + "".join(f"{row[s]:>12.1f}" for s in situations))
+    print(f"import td3_teach (before torch) sets: {result['td3_teach_sets'] or 'nothing'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
