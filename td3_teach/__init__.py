@@ -10,11 +10,13 @@ import os
 # the next one. Alone on the machine that is fastest; when something else wants the cores (a
 # browser, a second notebook, a second run) the spinning threads fight it and TD3 slows to a
 # crawl. Sleeping at once is no cure either: waking the threads costs more than it saves.
-# A short spin keeps nearly all of the quiet speed and avoids the collapse.
-# ``python benchmarks/threads.py``, 2 cores, 2 threads, batch 256, updates/s
-# (quiet / one core busy / two runs at once):
-#   libgomp default spin 145 / 37 / 33;  sleep at once (OMP_WAIT_POLICY=PASSIVE) 86 / 78 / 76;
-#   GOMP_SPINCOUNT=1000 139 / 61 / 58;  1 thread 96 / 99 / 94.
+# A short spin keeps most of the quiet speed and avoids the collapse.
+# ``python benchmarks/threads.py``, 2 cores, 2 threads, batch 256, updates/s over two runs
+# (quiet / one core busy / two trainings at once; benchmarks/results/speed.md):
+#   libgomp's default spin    145-162 / 37-43 / 16-33
+#   sleep at once (PASSIVE)    82-86  / 78-81 / 71-76
+#   GOMP_SPINCOUNT=1000       122-139 / 54-61 / 56-58   <- the default set here
+#   (1 thread                  92-96  / 88-99 / 90-94)
 # Only when the user chose nothing, and only in effect if set before torch is first imported
 # (the CLI does that; notebooks import td3_teach first).
 if "OMP_WAIT_POLICY" not in os.environ:
