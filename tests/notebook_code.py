@@ -11,6 +11,9 @@ import re
 from pathlib import Path
 
 import nbformat
+import pytest
+
+from td3_teach import checks
 
 SOLUTIONS = Path(__file__).resolve().parents[1] / "solutions"
 SKIP = re.compile(r"\bchecks\.step\d\d\s*\(|\binteractive\(|\bplt\.|^\s*[%!]", re.M)
@@ -40,3 +43,16 @@ def exercise_namespace(notebook: str, replace: dict[str, str] | None = None) -> 
     if unused:
         raise AssertionError(f"mutation text not found in {notebook}'s exercise cells: {sorted(unused)}")
     return ns
+
+
+def check_failure(run, *args, **kwargs) -> checks.CheckFailed:
+    """Run a check that must fail and return its CheckFailed; the test fails if it passed."""
+    with pytest.raises(checks.CheckFailed) as info:
+        run(*args, **kwargs)
+    return info.value
+
+
+def assert_names_the_mistake(run, arg, expected: str) -> None:
+    """``run(arg)`` must fail with a message that contains ``expected`` (any case)."""
+    message = str(check_failure(run, arg))
+    assert expected.lower() in message.lower(), message
