@@ -9,8 +9,9 @@ import os
 # torch's CPU threads (OpenMP; libgomp in the Linux wheels) spin between operations, waiting for
 # the next one. Alone on the machine that is fastest; when something else wants the cores (a
 # browser, a second notebook, a second run) the spinning threads fight it and TD3 slows to a
-# crawl. Sleeping at once is no cure either: waking the threads costs more than it saves.
-# A short spin keeps most of the quiet speed and avoids the collapse.
+# crawl. Sleeping at once (PASSIVE) is steady, but waking the threads costs so much that on a
+# 2-core machine 2 threads then run slower than 1, even when nothing else runs. A short spin
+# keeps most of the quiet speed and avoids the collapse (PASSIVE still wins on a busy core).
 # ``python benchmarks/threads.py``, 2 cores, 2 threads, batch 256, updates/s over two runs
 # (quiet / one core busy / two trainings at once; benchmarks/results/speed.md):
 #   libgomp's default spin    145-162 / 37-43 / 16-33
