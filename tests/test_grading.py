@@ -25,7 +25,7 @@ from td3_teach.grading_plan import build_program, load_instructor
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "grading_fixtures"
 sys.path.insert(0, str(FIXTURES))
-from make_fixtures import ESCAPE, EXPECTED, NAME  # noqa: E402
+from make_fixtures import ESCAPE, EXPECTED, NAME, NOT_JSON  # noqa: E402
 
 SOLUTIONS = ROOT / "solutions"
 
@@ -35,8 +35,12 @@ def graded(tmp_path_factory):
     """One real grading run over the mixed folder (small timeouts and memory: bad submissions
     must fail fast, and a correct one must still pass within them)."""
     out = tmp_path_factory.mktemp("results")
+    submissions = tmp_path_factory.mktemp("graded") / "submissions"
+    shutil.copytree(FIXTURES / "submissions", submissions)
+    for rel, text in NOT_JSON.items():
+        (submissions / rel).write_text(text)
     Path(ESCAPE).unlink(missing_ok=True)
-    code = cli.main(["grade", str(FIXTURES / "submissions"), "--out", str(out), "--solutions",
+    code = cli.main(["grade", str(submissions), "--out", str(out), "--solutions",
                      str(SOLUTIONS), "--jobs", "2", "--timeout-cell", "5",
                      "--timeout-notebook", "90", "--memory-mb", "3072", "--quiet"])
     assert code == 0

@@ -24,6 +24,9 @@ ESCAPE = "/tmp/td3_teach_grading_escape.txt"  # what the "writes outside" learne
 
 STUB_LINE = "    # YOUR CODE HERE\n"
 RIGHT = "    return torch.min(q1_next, q2_next)"
+# Written by tests/test_grading.py into a copy of submissions/, never committed: a file named
+# .ipynb that is not JSON trips every notebook tool that walks the repository.
+NOT_JSON = {"leo_not_json__" + NAME: "this is { not JSON"}
 
 # learner -> (step08 points, gradebook status)
 EXPECTED = {
@@ -124,7 +127,6 @@ def build() -> dict[str, object]:
     add_cell(nb, "import ctypes\nctypes.string_at(0)  # segfault", after=check(nb))
     subs["kim_segfault/" + NAME] = nb
 
-    subs["leo_not_json__" + NAME] = "this is { not JSON"
     subs["mia_not_a_notebook__" + NAME] = json.dumps({"hello": "a JSON file, not a notebook"})
 
     nb = answer(handed_out(), right)
