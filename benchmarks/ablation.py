@@ -49,14 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     results = Path(args.results)
     results.mkdir(parents=True, exist_ok=True)
     stem = f"ablation_{args.env}"
-    with open(results / f"{stem}_runs.csv", "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["variant", "seed", "step", "eval_return", "estimate", "true", "bias"])
-        for v, by_seed in runs.items():
-            for seed, run in by_seed.items():
-                for r in run["records"]:
-                    w.writerow([v, seed, int(r["step"]), f"{r['eval_return']:.3f}",
-                                f"{r['estimate']:.3f}", f"{r['true']:.3f}", f"{r['bias']:.3f}"])
+    bench.write_runs_csv(results / f"{stem}_runs.csv", runs, "variant",
+                         ["eval_return", "estimate", "true", "bias"])
 
     n = len(args.seeds)
     summary = []

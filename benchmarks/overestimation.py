@@ -103,6 +103,17 @@ def provenance(args, runs: dict[str, dict[int, dict]]) -> list[str]:
     return lines + ["", f"Total training wall time: {total:.0f} s ({total / 60:.1f} min)."]
 
 
+def write_runs_csv(path: Path, runs: dict, first: str, fields: list[str]) -> None:
+    """One row per (method or variant, seed, measurement): ``first``, seed, step, then ``fields``."""
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow([first, "seed", "step", *fields])
+        for name, by_seed in runs.items():
+            for seed, run in by_seed.items():
+                for r in run["records"]:
+                    w.writerow([name, seed, int(r["step"]), *(f"{r[k]:.3f}" for k in fields)])
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     common_args(p)
@@ -116,14 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     results = Path(args.results)
     results.mkdir(parents=True, exist_ok=True)
     stem = f"overestimation_{args.env}"
-    with open(results / f"{stem}.csv", "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["method", "seed", "step", "estimate", "true", "bias", "eval_return"])
-        for m, by_seed in runs.items():
-            for seed, run in by_seed.items():
-                for r in run["records"]:
-                    w.writerow([m, seed, int(r["step"]), f"{r['estimate']:.3f}", f"{r['true']:.3f}",
-                                f"{r['bias']:.3f}", f"{r['eval_return']:.3f}"])
+    write_runs_csv(results / f"{stem}.csv", runs, "method",
+                   ["estimate", "true", "bias", "eval_return"])
     plot(runs, results / f"{stem}.png", args.env, args.works_above, args.start_steps)
 
     n = len(args.seeds)
