@@ -1,4 +1,4 @@
-"""Overestimation bias, measured as in the paper's Figure 1 (taught in notebook 18).
+"""Overestimation bias, measured as in the paper's Figure 1 (taught in notebook 20).
 
 Fujimoto et al. (ICML 2018, section 4.1, Figure 1) plot two curves over training: what the
 critic *believes* the policy's states are worth, and what they are *really* worth. DDPG's belief

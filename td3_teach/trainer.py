@@ -1,4 +1,4 @@
-"""The training loop: the 15 steps put to work on an environment (taught in notebook 16).
+"""The training loop: the 15 steps put to work on an environment (taught in notebook 18).
 
 The loop follows the authors' ``main.py`` (github.com/sfujim/TD3):
 
@@ -476,7 +476,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help=f"steps between checkpoints ({d.checkpoint_every})")
     parser.add_argument("--batch-size", type=int, default=TD3Config.batch_size,
                         help=f"TD3 batch size ({TD3Config.batch_size})")
-    ablation = parser.add_argument_group("ablation: switch TD3's tricks off (notebook 18)")
+    ablation = parser.add_argument_group("ablation: switch TD3's tricks off (notebook 20)")
     ablation.add_argument("--no-twin-critics", action="store_true",
                           help="one critic in the target (no clipped double Q-learning)")
     ablation.add_argument("--no-target-noise", action="store_true",

@@ -90,7 +90,7 @@ def test_stop_and_resume_in_process_matches_and_extends(tmp_path: Path) -> None:
 
 
 def test_rerunning_a_resume_cell_continues_instead_of_starting_over(tmp_path: Path) -> None:
-    """Notebook 16 trains with resume=True: the first run of the cell starts afresh (no
+    """Notebook 18 trains with resume=True: the first run of the cell starts afresh (no
     checkpoint yet, no error); running the cell again after the run finished returns at once
     with the same evaluations, and the live curve is drawn from the saved history."""
     from td3_teach import TD3Config
