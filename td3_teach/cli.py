@@ -3,6 +3,8 @@
 A module listed in COMMANDS provides ``configure(parser)`` (adds its arguments) and
 ``run(args) -> int`` (does the work, returns the exit code). Modules are imported only when their
 command runs, so ``td3-teach --help`` is instant and one broken module never hides the others.
+A ``TD3TeachError`` (a bad option, an unreadable file) or an ``OSError`` raised by ``run`` is
+printed as one line, ``td3-teach COMMAND: what is wrong. Fix: ...``, and exits with code 2.
 """
 
 from __future__ import annotations
@@ -35,7 +37,24 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     module = importlib.import_module(f"td3_teach.{COMMANDS[args.command][0]}")
-    return int(module.run(args) or 0)
+    from .errors import TD3TeachError
+    try:
+        return int(module.run(args) or 0)
+    except TD3TeachError as e:  # a mistake in the command or its files: one line, not a traceback
+        print(f"td3-teach {args.command}: {one_line(e)}", file=sys.stderr)
+        return 2
+    except OSError as e:  # a path that cannot be read or written
+        where = f" {e.filename}" if e.filename else ""
+        print(f"td3-teach {args.command}: cannot use{where}: {e.strerror or e}. Fix: check the "
+              "path exists and you may read (or write) it.", file=sys.stderr)
+        return 2
+
+
+def one_line(error: BaseException) -> str:
+    """The error's message on one line (a check's multi-line text joined with "; ")."""
+    text = error.text() if callable(getattr(error, "text", None)) else str(error)
+    return "; ".join(line.strip() for line in text.splitlines() if line.strip()) \
+        or type(error).__name__
 
 
 if __name__ == "__main__":

@@ -83,6 +83,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import json
 import os
 import re
@@ -96,41 +97,31 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .errors import TD3TeachError
 from .grading_plan import (InstructorNotebook, Unreadable, build_program, check_cells,
-                           load_instructor, match_notebook, read_learner)
-from .grading_sandbox import FORBIDDEN_FILE, FORBIDDEN_SYSTEM, Sandbox, kill_group
+                           check_label, load_instructor, match_notebook, read_learner, step_number)
+from .grading_sandbox import (FORBIDDEN_FILE, FORBIDDEN_SYSTEM, SANDBOX_FILE_BYTES, Sandbox, _git_dirs, bwrap,
+                              bwrap_command, kill_group, sandbox_description)
 
 SEVERITY = ["grader error", "not JSON", "not a notebook", "tampered", FORBIDDEN_FILE,
             FORBIDDEN_SYSTEM, "out of memory", "notebook timeout", "crashed", "kernel died",
             "cell timeout", "syntax error", "cell errors", "edited locked cells", "ok"]
 DEFAULT_POINTS = Path(__file__).with_name("grading_points.toml")
 PACKAGE_SOLUTIONS = Path(__file__).resolve().parents[1] / "solutions"
+MIN_MEMORY_MB = 1024  # torch's import alone reserves several hundred MiB of address space
+RESULT_ENTRIES = frozenset({"gradebook.csv", "summary.json", "feedback", "executed"})
 OOM_TEXT = re.compile(r"MemoryError|can't allocate memory|Cannot allocate memory|std::bad_alloc")
 
 
 # =========================================================================== configuration
-def _parse_toml(text: str) -> dict:
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10: the small subset grading_points.toml uses
-        out: dict = {}
-        section = out
-        for raw in text.splitlines():
-            line = raw.split("#", 1)[0].strip()
-            if not line:
-                continue
-            if line.startswith("["):
-                section = out.setdefault(line.strip("[]").strip(), {})
-                continue
-            key, _, value = (p.strip() for p in line.partition("="))
-            section[key] = json.loads(value)
-        return out
-    return tomllib.loads(text)
+class GradingError(TD3TeachError):
+    """A problem with the grading command itself (an option, the points file, --out): the whole
+    run cannot start. The CLI prints it as one line."""
 
 
 @dataclass
 class Points:
-    """Points per step and the hidden seeds, from grading_points.toml and --points."""
+    """Points per check and the hidden seeds, from grading_points.toml and --points."""
 
     per_step: dict[str, float]
     default: float | None
@@ -138,28 +129,106 @@ class Points:
 
     @classmethod
     def load(cls, override: Path | None = None) -> "Points":
-        data = _parse_toml(DEFAULT_POINTS.read_text())
+        data = _read_toml(DEFAULT_POINTS)
         if override is not None:
-            extra = _parse_toml(override.read_text())
-            for section, values in extra.items():
+            for section, values in _read_toml(Path(override)).items():
+                if not isinstance(values, dict):
+                    raise GradingError(f"--points {override}: `{section} = ...` is outside a "
+                                       "section. Fix: put it under [points] or [hidden], as in "
+                                       f"{DEFAULT_POINTS}.")
                 data.setdefault(section, {}).update(values)
         pts = dict(data.get("points", {}))
+        for key, value in pts.items():
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 \
+                    or value != value or value == float("inf"):
+                raise GradingError(f"--points: [points] {key} = {value!r} is not a number of "
+                                   "points. Fix: a number >= 0, e.g. `step08 = 1`.")
+        seeds = data.get("hidden", {}).get("seeds", [])
+        if not isinstance(seeds, list) or not all(isinstance(x, int) and not isinstance(x, bool)
+                                                  and x >= 0 for x in seeds):
+            raise GradingError(f"--points: [hidden] seeds = {seeds!r} is not a list of seeds. "
+                               "Fix: integers >= 0, e.g. `seeds = [11, 12, 13]`.")
         default = pts.pop("default", None)
         return cls({k: float(v) for k, v in pts.items()},
-                   None if default is None else float(default),
-                   [int(s) for s in data.get("hidden", {}).get("seeds", [])])
+                   None if default is None else float(default), [int(x) for x in seeds])
 
-    def of(self, step: int, fallback: float = 1.0) -> float:
-        key = f"step{step:02d}"
+    def of(self, check: str | int, fallback: float = 1.0) -> float:
+        """Points of a check: ``of("step08")`` (``of(8)`` works too), ``of("agent")``."""
+        key = f"step{check:02d}" if isinstance(check, int) else check
         if key in self.per_step:
             return self.per_step[key]
         return self.default if self.default is not None else fallback
 
 
+def _parse_toml(text: str) -> dict:
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10: the small subset grading_points.toml uses
+        out: dict = {}
+        section = out
+        for n, raw in enumerate(text.splitlines(), 1):
+            line = raw.split("#", 1)[0].strip()
+            if not line:
+                continue
+            if line.startswith("["):
+                section = out.setdefault(line.strip("[]").strip(), {})
+                continue
+            key, eq, value = (p.strip() for p in line.partition("="))
+            try:
+                if not eq:
+                    raise ValueError("no `=`")
+                section[key] = json.loads(value)
+            except ValueError as e:
+                raise ValueError(f"line {n}: {e}") from None
+        return out
+    return tomllib.loads(text)
+
+
+def _read_toml(path: Path) -> dict:
+    try:
+        return _parse_toml(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise GradingError(f"--points {path}: no such file. Fix: check the path (the format is "
+                           f"that of {DEFAULT_POINTS}).") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise GradingError(f"--points {path}: cannot be read ({e}). Fix: pass a readable UTF-8 "
+                           "TOML file.") from None
+    except ValueError as e:  # tomllib.TOMLDecodeError is a ValueError
+        raise GradingError(f"--points {path}: not valid TOML ({e}). Fix: the format is that of "
+                           f"{DEFAULT_POINTS}, e.g. `[points]` then `step08 = 2`.") from None
+
+
+def validate_options(timeout_cell: float, timeout_notebook: float, memory_mb: int, jobs: int,
+                     max_output_kb: int) -> None:
+    """Refuse option values that would grade everyone wrongly (a negative timeout fails every
+    cell; 0 would switch the timeout off; 1 MiB of memory cannot even start Python)."""
+    def finite(x: float) -> bool:
+        return x == x and abs(x) != float("inf")
+    if not (finite(timeout_cell) and timeout_cell > 0):
+        raise GradingError(f"--timeout-cell {timeout_cell:g}: must be a number of seconds > 0. "
+                           "Fix: e.g. --timeout-cell 120 (the default).")
+    if not (finite(timeout_notebook) and timeout_notebook > 0):
+        raise GradingError(f"--timeout-notebook {timeout_notebook:g}: must be a number of seconds "
+                           "> 0. Fix: e.g. --timeout-notebook 900 (the default).")
+    if timeout_notebook < timeout_cell:
+        raise GradingError(f"--timeout-notebook {timeout_notebook:g} is shorter than "
+                           f"--timeout-cell {timeout_cell:g}. Fix: give the notebook at least "
+                           "one cell's time.")
+    if memory_mb < MIN_MEMORY_MB:
+        raise GradingError(f"--memory-mb {memory_mb}: torch and Jupyter need at least "
+                           f"{MIN_MEMORY_MB} MiB of address space. Fix: e.g. --memory-mb 4096 "
+                           "(the default).")
+    if jobs < 1:
+        raise GradingError(f"--jobs {jobs}: must be at least 1. Fix: e.g. --jobs 2.")
+    if max_output_kb < 1:
+        raise GradingError(f"--max-output-kb {max_output_kb}: must be at least 1. Fix: e.g. "
+                           "--max-output-kb 1024 (the default).")
+
+
 # =========================================================================== submissions
 @dataclass
 class Submission:
-    learner: str
+    learner: str  # the folder's or file's name as the file system gives it (may hold surrogates)
     path: Path
     name: str  # the notebook's name without the learner's prefix
     files: list[tuple[Path, Path]]  # (file, path relative to the sandbox's work/)
@@ -173,30 +242,56 @@ def discover(root: Path) -> tuple[dict[str, list[Submission]], list[str]]:
     for entry in sorted(root.iterdir()):
         if entry.name.startswith("."):
             continue
+        shown = printable(entry.name)
         if entry.is_dir() and not entry.is_symlink():
             files = [(f, f.relative_to(entry)) for f in sorted(entry.rglob("*"))
                      if f.is_file() and not f.is_symlink() and len(f.relative_to(entry).parts) <= 4
                      and not any(p.startswith(".") for p in f.relative_to(entry).parts)]
             nbs = [rel for _, rel in files if rel.suffix == ".ipynb"]
-            learners[entry.name] = [Submission(entry.name, entry / rel, rel.name, files, rel)
-                                    for rel in nbs]
+            learners.setdefault(entry.name, []).extend(
+                Submission(entry.name, entry / rel, rel.name, files, rel) for rel in nbs)
         elif entry.suffix == ".ipynb" and entry.is_file() and not entry.is_symlink():
             learner, sep, name = entry.name.partition("__")
             if not sep:
                 learner, name = entry.stem, entry.name
-                warnings.append(f"{entry.name}: no `<learner>__` prefix; graded as learner "
-                                f"'{learner}'.")
+                warnings.append(f"{shown}: no `<learner>__` prefix; graded as learner "
+                                f"'{printable(learner)}'.")
             learners.setdefault(learner, []).append(
                 Submission(learner, entry, name, [(entry, Path(name))], Path(name)))
         else:
-            warnings.append(f"{entry.name}: not a learner folder or a .ipynb file; ignored.")
+            warnings.append(f"{shown}: not a learner folder or a .ipynb file; ignored.")
     return learners, warnings
+
+
+def printable(name: str) -> str:
+    """A file name as valid UTF-8 text: bytes that are not UTF-8 are written ``\\xe9``."""
+    return os.fsencode(name).decode("utf-8", "backslashreplace")
+
+
+def learner_names(raw: list[str]) -> dict[str, tuple[str, str]]:
+    """``raw name -> (name shown in the gradebook, file name of the feedback)``, distinct for
+    distinct raw names whatever their bytes: a name that is not already a plain file name
+    (``a b``, ``caf\\xe9``) gets a short hash of its bytes, so ``a b`` and ``a_b`` stay apart."""
+    out: dict[str, tuple[str, str]] = {}
+    shown_count: dict[str, int] = {}
+    for name in raw:
+        shown_count[printable(name)] = shown_count.get(printable(name), 0) + 1
+    for name in raw:
+        shown = printable(name)
+        digest = hashlib.sha256(os.fsencode(name)).hexdigest()[:8]
+        safe = re.sub(r"[^A-Za-z0-9_.-]", "_", shown).lstrip(".")[:80]
+        if safe != name:
+            safe = f"{safe or 'learner'}-{digest}"
+        if shown_count[shown] > 1:
+            shown = f"{shown} ({digest})"
+        out[name] = (shown, safe)
+    return out
 
 
 # =========================================================================== results
 @dataclass
 class StepResult:
-    step: int
+    step: str  # the check's name: "step08", "agent"
     points: float
     max_points: float
     passed: bool
@@ -209,7 +304,7 @@ class NotebookResult:
     notebook: str  # the instructor's notebook name (or the submitted name if unmatched)
     submitted: str = ""
     statuses: list[str] = field(default_factory=list)
-    steps: dict[int, StepResult] = field(default_factory=dict)
+    steps: dict[str, StepResult] = field(default_factory=dict)  # check name -> result
     notes: list[str] = field(default_factory=list)
     executed: str = ""
     seconds: float = 0.0
@@ -235,6 +330,8 @@ class Context:
     unreadable: list[str]
     mpl_seed: Path | None
     base: Path  # holds every sandbox of this run; unreadable from the others
+    names: dict[str, tuple[str, str]]  # raw learner name -> (shown, file name)
+    disk_mb: int = 1024  # the sandbox's tmpfs (bubblewrap only)
 
 
 STARTUP = """\
@@ -266,13 +363,19 @@ def _read_jsonl(path: Path, limit: int = 4 << 20) -> list[dict]:
 
 
 def _run(ctx: Context, kind: str, job: dict, sandbox: Sandbox) -> tuple[int | None, bool]:
-    """Fork the job, wait at most --timeout-notebook, kill it (and its kernel) after that."""
-    handle = ctx.server.submit(kind, job)
+    """Start the job (a fork of the server, or a fresh bubblewrap), wait at most
+    --timeout-notebook, kill it (and its kernel) after that."""
+    walls = None
+    if ctx.server.isolated:
+        walls = bwrap_command(sandbox.root, ctx.unreadable + [str(ctx.base)], ctx.disk_mb)
+    handle = ctx.server.submit(kind, job, walls)
     code = handle.wait(ctx.timeout_notebook)
     timed_out = code is None
     if timed_out:
         handle.kill()
         handle.wait(10)
+    if ctx.server.isolated:  # the PID namespace died with the job, kernel included
+        return code, timed_out
     pid_file = sandbox.private / "kernel.pid"
     if pid_file.exists():  # the kernel lives in its own session: kill it too
         pid, _, started = pid_file.read_text().partition(" ")
@@ -289,6 +392,11 @@ def grade_submission(ctx: Context, sub: Submission, inb: InstructorNotebook,
     for s in inb.steps:
         res.steps[s] = StepResult(s, 0.0, ctx.points.of(s), False, "Not graded.")
     sandbox = Sandbox.create(sub.files, base=ctx.base, mpl_seed=ctx.mpl_seed)
+    for rel, size in sandbox.skipped:
+        res.notes.append(f"{printable(str(rel))} ({size >> 20} MiB) was not copied: the grader "
+                         f"copies up to {SANDBOX_FILE_BYTES >> 20} MiB of your files in all, so "
+                         "code that reads it fails in the graded runs. Leave large data out of "
+                         "the submission (the notebook should download or make it).")
     try:
         work = sandbox.work / sub.rel.parent
         unreadable = ctx.unreadable + [str(sandbox.private), str(ctx.base)]
@@ -379,7 +487,7 @@ def _kernel_run(ctx: Context, sub: Submission, inb: InstructorNotebook, nb, sand
         res.statuses.append(v.get("kind", FORBIDDEN_FILE))
         res.notes.append(f"Kernel run: refused {v.get('what', '?')}.")
     if (private / "executed.ipynb").exists():
-        dest = ctx.out / "executed" / _safe(sub.learner) / inb.name
+        dest = ctx.out / "executed" / ctx.names[sub.learner][1] / inb.name
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(private / "executed.ipynb", dest)
         res.executed = str(dest.relative_to(ctx.out))
@@ -419,7 +527,7 @@ def _graded_run(ctx: Context, inb: InstructorNotebook, nb, sandbox: Sandbox, wor
     for m in lines:
         t = m["type"]
         if t == "step":
-            results.setdefault(m["step"], []).append(m)
+            results.setdefault(m["check"], []).append(m)
             if m.get("grader_error"):
                 res.statuses.append("grader error")
         elif t == "cell":
@@ -443,7 +551,8 @@ def _graded_run(ctx: Context, inb: InstructorNotebook, nb, sandbox: Sandbox, wor
         elif t == "check_error":
             for s in m["steps"]:
                 results.setdefault(s, []).append({
-                    "passed": False, "message": f"Step {s} ✗ the check could not start: {m['error']}."
+                    "passed": False, "message": f"{check_label(s)} ✗ the check could not start: "
+                    f"{m['error']}."
                     "\nHint: the check cell uses the name your exercise cell defines; did that cell "
                     "run without errors, and keep the exercise's name?"})
     for s, sr in res.steps.items():
@@ -459,10 +568,6 @@ def _graded_run(ctx: Context, inb: InstructorNotebook, nb, sandbox: Sandbox, wor
                           "below).")
         else:
             sr.message = f"Not graded: {stop_reason or 'the check did not run'}."
-
-
-def _safe(name: str) -> str:
-    return re.sub(r"[^\w.-]", "_", name) or "_"
 
 
 # =========================================================================== the whole run
@@ -484,97 +589,121 @@ def _server_env() -> dict[str, str]:
             "MKL_NUM_THREADS": "1", "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1"}
 
 
+def prepare_out(out: Path) -> Path:
+    """A fresh staging folder beside ``out``, where this run writes everything; ``publish``
+    then replaces ``out`` with it whole. Refuses an ``out`` that holds anything but an earlier
+    run's results (so a typo never deletes the instructor's files)."""
+    out = Path(os.path.abspath(out))
+    if out.exists() and not out.is_dir():
+        raise GradingError(f"--out {out} is a file. Fix: pass a folder (new, empty, or an earlier "
+                           "run's results).")
+    if out.is_dir():
+        try:
+            extra = sorted(e.name for e in out.iterdir()) 
+        except OSError as e:
+            raise GradingError(f"--out {out} cannot be read ({e.strerror}). Fix: pick another "
+                               "folder.") from None
+        extra = [e for e in extra if e not in RESULT_ENTRIES]
+        if extra:
+            raise GradingError(f"--out {out} holds files that are not grading results "
+                               f"({', '.join(printable(e) for e in extra[:3])}). Fix: pass a new "
+                               "or empty folder, or an earlier run's results folder (it is "
+                               "replaced whole).")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.grading-", dir=out.parent))
+        for sub in ("feedback", "executed"):
+            (staging / sub).mkdir()
+    except OSError as e:
+        raise GradingError(f"--out {out}: cannot write in {out.parent} ({e.strerror}). Fix: pick "
+                           "a folder you may write to.") from None
+    return staging
+
+
+def publish(staging: Path, out: Path) -> None:
+    """Replace ``out`` (an earlier run's results, or nothing) by ``staging``: two renames on
+    one file system, so ``out`` is never a mix of two runs."""
+    out = Path(os.path.abspath(out))
+    old = None
+    if out.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+        os.rename(out, old / "results")
+    os.rename(staging, out)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w", encoding="utf-8", newline="") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
 def grade(submissions: Path, out: Path, solutions: Path, points: Points, jobs: int,
           timeout_cell: float, timeout_notebook: float, memory_mb: int,
-          max_output_bytes: int = 1 << 20, progress: bool = True) -> dict:
-    """Grade every submission; write the gradebook, feedback and summary; return the summary."""
+          max_output_bytes: int = 1 << 20, progress: bool = True,
+          points_file: Path | None = None, disk_mb: int = 1024) -> dict:
+    """Grade every submission; write the gradebook, feedback and summary; return the summary.
+
+    Everything is written into a staging folder that replaces ``out`` at the end. A failure
+    on one learner's files is that learner's "grader error"; a failure of the run itself still
+    writes the gradebook, with every learner not yet graded marked so."""
     from tqdm import tqdm
 
-    from .grading_worker import ForkServer
-
     t0 = time.monotonic()
+    validate_options(timeout_cell, timeout_notebook, memory_mb, jobs, max(1, max_output_bytes >> 10))
     instructors = load_instructor(solutions)
     ungraded = {i.name for i in load_instructor(solutions, graded_only=False)} - \
         {i.name for i in instructors}
     learners, warnings = discover(submissions)
-    out.mkdir(parents=True, exist_ok=True)
-    for sub in ("feedback", "executed"):
-        shutil.rmtree(out / sub, ignore_errors=True)
-        (out / sub).mkdir()
-
-    # match every submission; keep one per (learner, instructor notebook)
-    chosen: dict[tuple[str, str], tuple[Submission, object]] = {}
+    names = learner_names(list(learners))
+    staging = prepare_out(out)
     per_learner: dict[str, list[NotebookResult]] = {name: [] for name in learners}
     learner_notes: dict[str, list[str]] = {name: [] for name in learners}
-    for learner, subs in learners.items():
-        if not subs:
-            learner_notes[learner].append("No .ipynb file was found in your folder.")
-        for sub in subs:
-            try:
-                nb = read_learner(sub.path)
-            except Unreadable as e:
-                nb = e
-            inb = match_notebook(sub.name, None if isinstance(nb, Unreadable) else nb, instructors)
-            if inb is None and sub.name in ungraded:
-                learner_notes[learner].append(f"{sub.path.name} has no checks: not graded.")
-                continue
-            if inb is None:
-                per_learner[learner].append(NotebookResult(learner, sub.name, sub.path.name,
-                                                            ["unknown notebook"], notes=[
-                    f"{sub.path.name} matches none of the course's graded notebooks."]))
-                continue
-            key = (learner, inb.name)
-            if key in chosen:
-                old = chosen[key][0]
-                keep_new = sub.name == inb.name or (old.name != inb.name and
-                                                    sub.path.stat().st_mtime > old.path.stat().st_mtime)
-                dropped = old if keep_new else sub
-                learner_notes[learner].append(f"{dropped.path.name} was not graded: another file "
-                                              f"of yours is also {inb.name}.")
-                if not keep_new:
-                    continue
-            chosen[key] = (sub, nb)
-    graded = [inb for inb in instructors if any(k[1] == inb.name for k in chosen)]
-    steps = [s for inb in graded for s in inb.steps]
-
-    base = Path(tempfile.mkdtemp(prefix="td3-grade-run-"))
-    unreadable = sorted({str(p.resolve()) for p in (solutions, PACKAGE_SOLUTIONS,
-                                                    PACKAGE_SOLUTIONS.parent / ".git",
-                                                    solutions.resolve().parent / ".git",
-                                                    submissions, out) if p.exists()})
-    server = ForkServer(_server_env())
-    ctx = Context(server, out.resolve(), points, timeout_cell, timeout_notebook, memory_mb,
-                  max_output_bytes, unreadable, _mpl_seed(base / "seed"), base.resolve())
-    todo = []
-    for (learner, name), (sub, nb) in chosen.items():
-        inb = next(i for i in instructors if i.name == name)
-        if isinstance(nb, Unreadable):
-            r = NotebookResult(learner, inb.name, sub.path.name, [nb.status], notes=[nb.detail])
-            for s in inb.steps:
-                r.steps[s] = StepResult(s, 0.0, points.of(s), False,
-                                        f"Not graded: the file is {nb.status} ({nb.detail}).")
-            per_learner[learner].append(r)
-        else:
-            todo.append((sub, inb, nb))
+    chosen: dict[tuple[str, str], tuple[Submission, object]] = {}
+    graded: list[InstructorNotebook] = []
+    stopped = ""
     try:
-        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool, \
-                tqdm(total=len(todo), desc="grading", unit="notebook", disable=not progress,
-                     file=sys.stderr) as bar:
-            futures = {pool.submit(grade_submission, ctx, *t): t for t in todo}
-            for fut in as_completed(futures):
-                sub, inb, _ = futures[fut]
-                try:
-                    r = fut.result()
-                except Exception as e:  # never lose a learner to a grader bug
-                    r = NotebookResult(sub.learner, inb.name, sub.path.name, ["grader error"],
-                                       notes=[f"{type(e).__name__}: {e}"])
-                per_learner[sub.learner].append(r)
-                bar.set_postfix_str(f"{sub.learner}: {r.status}")
-                bar.update()
-    finally:
-        server.close()
-        shutil.rmtree(base, ignore_errors=True)
-
+        for learner, subs in learners.items():
+            try:
+                _choose(learner, subs, instructors, ungraded, chosen, per_learner, learner_notes)
+            except Exception as e:  # one learner's odd file never stops the others
+                per_learner[learner].append(NotebookResult(learner, "?", "", ["grader error"], notes=[
+                    f"The grader failed on your files: {type(e).__name__}: {e}"]))
+        graded = [inb for inb in instructors if any(k[1] == inb.name for k in chosen)]
+        todo = []
+        for (learner, name), (sub, nb) in chosen.items():
+            inb = next(i for i in instructors if i.name == name)
+            if isinstance(nb, Unreadable):
+                r = NotebookResult(learner, inb.name, printable(sub.path.name), [nb.status],
+                                   notes=[nb.detail])
+                for s in inb.steps:
+                    r.steps[s] = StepResult(s, 0.0, points.of(s), False,
+                                            f"Not graded: the file is {nb.status} ({nb.detail}).")
+                per_learner[learner].append(r)
+            else:
+                todo.append((sub, inb, nb))
+        hidden = [solutions, PACKAGE_SOLUTIONS, PACKAGE_SOLUTIONS.parent / ".git",
+                  solutions.resolve().parent / ".git", submissions, out, staging]
+        if points_file is not None:
+            hidden.append(points_file)
+        _grade_all(todo, staging, names, points, hidden, jobs, timeout_cell, timeout_notebook,
+                   memory_mb, max_output_bytes, progress, per_learner, tqdm, disk_mb)
+    except Exception as e:  # the run itself failed: still write what is known
+        stopped = f"{type(e).__name__}: {e}"
+        warnings.append(f"the grading run stopped early ({stopped}); learners not graded yet are "
+                        "marked 'grader error'.")
+    except BaseException:  # Ctrl-C: keep the earlier results as they were
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    for (learner, name), (sub, _) in chosen.items():
+        if not any(r.notebook == name for r in per_learner[learner]):
+            per_learner[learner].append(NotebookResult(learner, name, printable(sub.path.name),
+                                                       ["grader error"], notes=[
+                f"Not graded: the grading run stopped before this notebook ({stopped})."]))
     for learner in per_learner:
         have = {r.notebook for r in per_learner[learner]}
         for inb in graded:
@@ -586,11 +715,83 @@ def grade(submissions: Path, out: Path, solutions: Path, points: Points, jobs: i
                 per_learner[learner].append(r)
         order = {inb.name: i for i, inb in enumerate(instructors)}
         per_learner[learner].sort(key=lambda r: order.get(r.notebook, len(order)))
-    summary = _write_reports(out, graded, steps, per_learner, learner_notes, points)
+    steps = [s for inb in graded for s in inb.steps]
+    summary = _write_reports(staging, graded, steps, per_learner, learner_notes, points, names)
     summary["seconds"] = round(time.monotonic() - t0, 1)
     summary["warnings"] = warnings
-    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    summary["sandbox"] = sandbox_description()
+    _atomic_write(staging / "summary.json", json.dumps(summary, indent=2) + "\n")
+    publish(staging, out)
     return summary
+
+
+def _choose(learner: str, subs: list[Submission], instructors: list[InstructorNotebook],
+            ungraded: set[str], chosen: dict, per_learner: dict, learner_notes: dict) -> None:
+    """Match one learner's files to the instructor's notebooks; keep one per notebook."""
+    if not subs:
+        learner_notes[learner].append("No .ipynb file was found in your folder.")
+    for sub in subs:
+        shown = printable(sub.path.name)
+        try:
+            nb = read_learner(sub.path)
+        except Unreadable as e:
+            nb = e
+        inb = match_notebook(sub.name, None if isinstance(nb, Unreadable) else nb, instructors)
+        if inb is None and sub.name in ungraded:
+            learner_notes[learner].append(f"{shown} has no checks: not graded.")
+            continue
+        if inb is None:
+            per_learner[learner].append(NotebookResult(learner, printable(sub.name), shown,
+                                                       ["unknown notebook"], notes=[
+                f"{shown} matches none of the course's graded notebooks."]))
+            continue
+        key = (learner, inb.name)
+        if key in chosen:
+            old = chosen[key][0]
+            keep_new = sub.name == inb.name or (old.name != inb.name and
+                                                sub.path.stat().st_mtime > old.path.stat().st_mtime)
+            dropped = old if keep_new else sub
+            learner_notes[learner].append(f"{printable(dropped.path.name)} was not graded: "
+                                          f"another file of yours is also {inb.name}.")
+            if not keep_new:
+                continue
+        chosen[key] = (sub, nb)
+
+
+def _grade_all(todo: list, staging: Path, names: dict, points: Points, hidden: list[Path],
+               jobs: int, timeout_cell: float, timeout_notebook: float, memory_mb: int,
+               max_output_bytes: int, progress: bool, per_learner: dict, tqdm,
+               disk_mb: int = 1024) -> None:
+    from .grading_worker import BwrapRunner, ForkServer
+
+    if not todo:
+        return
+    base = Path(tempfile.mkdtemp(prefix="td3-grade-run-"))
+    for course in {PACKAGE_SOLUTIONS.parent, *(p.resolve().parent for p in hidden[:1])}:
+        hidden = hidden + _git_dirs(course)
+    unreadable = sorted({str(p.resolve()) for p in hidden if p.exists()})
+    server = BwrapRunner(_server_env()) if bwrap() else ForkServer(_server_env())
+    ctx = Context(server, staging.resolve(), points, timeout_cell, timeout_notebook, memory_mb,
+                  max_output_bytes, unreadable, _mpl_seed(base / "seed"), base.resolve(), names,
+                  disk_mb)
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool, \
+                tqdm(total=len(todo), desc="grading", unit="notebook", disable=not progress,
+                     file=sys.stderr) as bar:
+            futures = {pool.submit(grade_submission, ctx, *t): t for t in todo}
+            for fut in as_completed(futures):
+                sub, inb, _ = futures[fut]
+                try:
+                    r = fut.result()
+                except Exception as e:  # never lose a learner to a grader bug
+                    r = NotebookResult(sub.learner, inb.name, printable(sub.path.name),
+                                       ["grader error"], notes=[f"{type(e).__name__}: {e}"])
+                per_learner[sub.learner].append(r)
+                bar.set_postfix_str(f"{names[sub.learner][0]}: {r.status}")
+                bar.update()
+    finally:
+        server.close()
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def _fmt(x: float) -> str:
@@ -611,39 +812,47 @@ def _label(name: str) -> str:
     return m.group(1) if m else name
 
 
-def _write_reports(out: Path, graded: list[InstructorNotebook], steps: list[int],
+def _write_reports(out: Path, graded: list[InstructorNotebook], steps: list[str],
                    per_learner: dict[str, list[NotebookResult]], learner_notes: dict[str, list[str]],
-                   points: Points) -> dict:
+                   points: Points, names: dict[str, tuple[str, str]]) -> dict:
+    """gradebook.csv and feedback/, written into ``out`` (the staging folder)."""
+    import io
+
     max_total = sum(points.of(s) for s in steps)
-    rows, totals, failed = [], {}, {s: 0 for s in steps}
-    with open(out / "gradebook.csv", "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["learner"] + [f"step{s:02d}" for s in steps] + ["total", "status"])
-        for learner in sorted(per_learner):
-            results = per_learner[learner]
-            by_step = {s: sr for r in results for s, sr in r.steps.items()}
-            total = sum(sr.points for sr in by_step.values())
-            totals[learner] = total
-            for s in steps:
-                if s in by_step and not by_step[s].passed:
-                    failed[s] += 1
-            status = _learner_status(results, single=len(graded) == 1)
-            row = [learner] + [_fmt(by_step[s].points) if s in by_step else "0" for s in steps] \
-                + [_fmt(total), status]
-            w.writerow(row)
-            rows.append(row)
-            (out / "feedback" / f"{_safe(learner)}.md").write_text(
-                _feedback(learner, results, learner_notes.get(learner, []), total, max_total))
+    totals, failed = {}, {s: 0 for s in steps}
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["learner"] + steps + ["total", "status"])
+    for learner in sorted(per_learner, key=lambda n: names[n][0]):
+        shown, file_name = names[learner]
+        results = per_learner[learner]
+        by_step = {s: sr for r in results for s, sr in r.steps.items()}
+        total = sum(sr.points for sr in by_step.values())
+        totals[learner] = total
+        for s in steps:
+            if s in by_step and not by_step[s].passed:
+                failed[s] += 1
+        status = _learner_status(results, single=len(graded) == 1)
+        w.writerow([shown] + [_fmt(by_step[s].points) if s in by_step else "0" for s in steps]
+                   + [_fmt(total), status])
+        try:
+            text = _feedback(shown, results, learner_notes.get(learner, []), total, max_total)
+        except Exception as e:  # a report bug never loses the gradebook
+            text = f"# Feedback for {shown}\n\nThe grader could not write your feedback: {e}\n"
+        _atomic_write(out / "feedback" / f"{file_name}.md", text)
+    _atomic_write(out / "gradebook.csv", buf.getvalue())
     n = len(per_learner)
     worst = max(steps, key=lambda s: failed[s], default=None)
     return {"learners": n, "notebooks": [inb.name for inb in graded],
             "max_points": max_total,
             "mean_score": round(sum(totals.values()) / n, 3) if n else 0.0,
-            "most_failed_step": worst if worst is not None and failed[worst] else None,
-            "failed_by_step": {f"step{s:02d}": failed[s] for s in steps},
+            "most_failed_step": (step_number(worst) or worst)
+            if worst is not None and failed[worst] else None,
+            "most_failed_check": worst if worst is not None and failed[worst] else None,
+            "failed_by_step": {s: failed[s] for s in steps},
             "statuses": _count([r.status for rs in per_learner.values() for r in rs]),
-            "timing": {f"{r.learner}/{r.notebook}": r.timing for rs in per_learner.values()
-                       for r in rs if r.timing}}
+            "timing": {f"{names[r.learner][0]}/{r.notebook}": r.timing
+                       for rs in per_learner.values() for r in rs if r.timing}}
 
 
 def _count(items: list[str]) -> dict[str, int]:
@@ -665,9 +874,9 @@ def _feedback(learner: str, results: list[NotebookResult], notes: list[str], tot
     lines += [f"- {n}" for n in notes]
     for r in results:
         lines += ["", f"## {r.notebook}: {r.status}", ""]
-        for s, sr in sorted(r.steps.items()):
+        for s, sr in r.steps.items():
             mark = "✓" if sr.passed else "✗"
-            lines.append(f"### Step {s} {mark} {_fmt(sr.points)} / {_fmt(sr.max_points)}")
+            lines.append(f"### {check_label(s)} {mark} {_fmt(sr.points)} / {_fmt(sr.max_points)}")
             if not sr.passed and sr.message:
                 lines += ["", "```text", sr.message.strip(), "```"]
             lines.append("")
@@ -700,6 +909,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="seconds each run of one notebook may take in all (default 900)")
     parser.add_argument("--memory-mb", type=int, default=4096,
                         help="address-space limit per process, MiB (default 4096)")
+    parser.add_argument("--disk-mb", type=int, default=1024,
+                        help="disk space of each run's sandbox (a tmpfs), MiB (default 1024; "
+                        "with bubblewrap)")
     parser.add_argument("--max-output-kb", type=int, default=1024,
                         help="notebook output kept per notebook, KiB (default 1024)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -708,26 +920,31 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     solutions = args.solutions or (Path("solutions") if Path("solutions").is_dir()
                                    else PACKAGE_SOLUTIONS)
+    validate_options(args.timeout_cell, args.timeout_notebook, args.memory_mb, args.jobs,
+                     args.max_output_kb)
+    if args.disk_mb < 16:
+        raise GradingError(f"--disk-mb {args.disk_mb}: must be at least 16. Fix: e.g. --disk-mb "
+                           "1024 (the default).")
     if not args.submissions.is_dir():
-        print(f"No folder {args.submissions}/.", file=sys.stderr)
-        return 2
+        raise GradingError(f"no folder {args.submissions}/. Fix: pass the folder that holds the "
+                           "learners' notebooks.")
     if not solutions.is_dir() or not load_instructor(solutions):
-        print(f"No solution notebooks with checks in {solutions}/: pass --solutions.",
-              file=sys.stderr)
-        return 2
+        raise GradingError(f"no solution notebooks with checks in {solutions}/. Fix: pass "
+                           "--solutions FOLDER.")
     points = Points.load(args.points)
     summary = grade(args.submissions, args.out, solutions, points, args.jobs, args.timeout_cell,
                     args.timeout_notebook, args.memory_mb, args.max_output_kb << 10,
-                    progress=not args.quiet)
+                    progress=not args.quiet, points_file=args.points, disk_mb=args.disk_mb)
     for w in summary["warnings"]:
         print(f"warning: {w}", file=sys.stderr)
-    worst = summary["most_failed_step"]
-    failed = summary["failed_by_step"].get(f"step{worst:02d}", 0) if worst else 0
+    worst = summary["most_failed_check"]
+    failed = summary["failed_by_step"].get(worst, 0) if worst else 0
     print(f"Graded {summary['learners']} learner(s) on {', '.join(summary['notebooks']) or '-'} "
           f"in {summary['seconds']:g} s.")
+    print(f"Sandbox: {summary['sandbox']}.")
     print(f"Mean score: {summary['mean_score']:g} / {_fmt(summary['max_points'])}.")
-    print("Most-failed step: " + (f"step {worst} ({failed} of {summary['learners']} learners)"
-                                   if worst else "none"))
+    print("Most-failed step: " + (f"{check_label(worst).lower()} ({failed} of "
+                                   f"{summary['learners']} learners)" if worst else "none"))
     print("Statuses: " + ", ".join(f"{k} {v}" for k, v in sorted(summary["statuses"].items())))
     print(f"Gradebook: {args.out / 'gradebook.csv'}; feedback: {args.out / 'feedback'}/")
     return 0

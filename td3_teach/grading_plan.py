@@ -25,10 +25,40 @@ from pathlib import Path
 
 import nbformat
 
-from .build_notebooks import BEGIN, CHECK_CALL, DEFINES
+from .build_notebooks import BEGIN, DEFINES
 
 NOTEBOOK_LABEL = re.compile(r"^(\d\d(?:_\d\d)*)_")
 MAX_NOTEBOOK_BYTES = 50 << 20
+# ``checks.step08(`` or ``checks.agent(``: any lower-case public name of td3_teach.checks (the
+# classes CheckPassed / CheckFailed start with a capital and are not checks)
+CHECK_CALL = re.compile(r"\bchecks\.([a-z][A-Za-z0-9_]*)\s*\(")
+STEP_CHECK = re.compile(r"step(\d\d)")
+
+
+def nbgrader_meta(cell) -> dict:
+    """A cell's ``metadata.nbgrader`` as a dict, whatever the file holds (missing, ``null``, a
+    list...): a learner's malformed metadata is treated as lost metadata, never a crash."""
+    meta = cell.get("metadata") if isinstance(cell, dict) else None
+    nbg = meta.get("nbgrader") if isinstance(meta, dict) else None
+    return nbg if isinstance(nbg, dict) else {}
+
+
+def grade_id(cell) -> str:
+    """The cell's nbgrader ``grade_id`` when it is a non-empty string, else ""."""
+    gid = nbgrader_meta(cell).get("grade_id")
+    return gid if isinstance(gid, str) else ""
+
+
+def check_label(name: str) -> str:
+    """How feedback names a check: "Step 8" for ``step08``, "Check `agent`" otherwise."""
+    m = STEP_CHECK.fullmatch(name)
+    return f"Step {int(m.group(1))}" if m else f"Check `{name}`"
+
+
+def step_number(name: str) -> int | None:
+    """8 for ``step08``; None for a check that is not one TD3 step (``agent``)."""
+    m = STEP_CHECK.fullmatch(name)
+    return int(m.group(1)) if m else None
 
 
 @dataclass
@@ -38,7 +68,7 @@ class InstructorCell:
     source: str
     grade_id: str = ""
     names: tuple[str, ...] = ()  # what an exercise defines
-    steps: tuple[int, ...] = ()  # what a check grades
+    steps: tuple[str, ...] = ()  # the checks a check cell calls: "step08", "agent"...
     points: float = 0.0
 
 
@@ -58,8 +88,9 @@ class InstructorNotebook:
         return m.group(1) if m else self.path.stem
 
     @property
-    def steps(self) -> list[int]:
-        out: list[int] = []
+    def steps(self) -> list[str]:
+        """The checks this notebook grades, in order (``["step14", "step15"]``)."""
+        out: list[str] = []
         for c in self.cells:
             out += [s for s in c.steps if s not in out]
         return out
@@ -100,7 +131,7 @@ def load_instructor(solutions: Path, graded_only: bool = True) -> list[Instructo
         nb = nbformat.read(path, as_version=4)
         cells = []
         for i, cell in enumerate(nb.cells):
-            meta = cell.metadata.get("nbgrader", {})
+            meta = nbgrader_meta(cell)
             src = cell.source
             if cell.cell_type != "code":
                 cells.append(InstructorCell(i, "text", src, meta.get("grade_id", "")))
@@ -108,9 +139,9 @@ def load_instructor(solutions: Path, graded_only: bool = True) -> list[Instructo
                 cells.append(InstructorCell(i, "exercise", src, meta.get("grade_id", ""),
                                             names=defined_names(src)))
             elif meta.get("grade") or (not meta and CHECK_CALL.search(src)):
-                steps = tuple(dict.fromkeys(int(s) for s in CHECK_CALL.findall(src)))
+                steps = tuple(dict.fromkeys(CHECK_CALL.findall(src)))
                 if not steps:
-                    steps = tuple(int(s) for s in re.findall(r"step(\d\d)", meta.get("grade_id", "")))
+                    steps = tuple(f"step{s}" for s in STEP_CHECK.findall(meta.get("grade_id", "")))
                 cells.append(InstructorCell(i, "check", src, meta.get("grade_id", ""), steps=steps,
                                             points=float(meta.get("points", len(steps)))))
             else:
@@ -147,13 +178,18 @@ def read_learner(path: Path) -> nbformat.NotebookNode:
     except ValueError as e:
         raise Unreadable("not JSON", f"the file is not valid JSON ({e}); a notebook saved by "
                          "Jupyter always is. Was it renamed from another format or cut short?")
-    if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
+    old_format = isinstance(data, dict) and data.get("nbformat") == 3 \
+        and isinstance(data.get("worksheets"), list)  # Jupyter < 4 (IPython 2): nbformat converts it
+    if not isinstance(data, dict) or not (isinstance(data.get("cells"), list) or old_format):
         raise Unreadable("not a notebook", "the file is JSON but has no list of cells: it is not "
                          "a Jupyter notebook.")
     try:
         nb = nbformat.reads(text, as_version=4)
         for cell in nb.cells:
-            cell.setdefault("metadata", {})
+            if not isinstance(cell.get("metadata"), dict):
+                cell["metadata"] = nbformat.NotebookNode()
+            if "nbgrader" in cell.metadata and not isinstance(cell.metadata["nbgrader"], dict):
+                del cell.metadata["nbgrader"]  # "nbgrader": null, a list...: metadata lost
             if cell.cell_type == "code":
                 cell.setdefault("outputs", [])
                 cell.setdefault("execution_count", None)
@@ -172,7 +208,7 @@ def match_notebook(name: str, nb: nbformat.NotebookNode | None,
         if inb.name == name:
             return inb
     if nb is not None:
-        gids = {c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells}
+        gids = {grade_id(c) for c in nb.cells} - {""}
         best = max(instructors, key=lambda i: len(i.grade_ids & gids), default=None)
         if best is not None and best.grade_ids & gids:
             return best
@@ -183,7 +219,7 @@ def match_notebook(name: str, nb: nbformat.NotebookNode | None,
                 return inb
     if nb is not None:
         text = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
-        steps = {int(s) for s in CHECK_CALL.findall(text)}
+        steps = set(CHECK_CALL.findall(text))
         names = set(re.findall(r"^(?:def|class)\s+(\w+)", text, re.M))
         for inb in instructors:
             if steps & set(inb.steps) or names & {n for e in inb.exercises for n in e.names}:
@@ -211,7 +247,7 @@ def build_program(inb: InstructorNotebook, nb: nbformat.NotebookNode) -> Program
     learner = [(j, c) for j, c in enumerate(nb.cells) if c.cell_type == "code"]
     taken: set[int] = set()
     for j, c in learner:  # 1. nbgrader grade_id
-        gid = c.metadata.get("nbgrader", {}).get("grade_id")
+        gid = grade_id(c)
         ic = inb.by_grade_id(gid) if gid else None
         if ic is not None and ic.kind != "text" and ic.index not in taken:
             anchor[j] = ic.index
@@ -247,11 +283,11 @@ def build_program(inb: InstructorNotebook, nb: nbformat.NotebookNode) -> Program
         if j in anchor:
             extras.setdefault(anchor[j], []).extend(pending)
             pending = []
-        elif CHECK_CALL.search(c.source):
-            prog.notes.append(f"Cell {j + 1} calls a check itself; the grader ran its own checks "
-                              "instead.")
         elif c.source.strip():
             pending.append(j)
+            if _calls_check(inb, c.source):
+                prog.notes.append(f"Cell {j + 1} calls a check itself: the grader ran the rest of "
+                                  "that cell, and its own checks at the notebook's check cells.")
     by_instructor = {i: j for j, i in anchor.items()}
     last_check = max((c.index for c in inb.cells if c.kind == "check"), default=-1)
     for ic in inb.cells:
@@ -282,13 +318,16 @@ def build_program(inb: InstructorNotebook, nb: nbformat.NotebookNode) -> Program
     return prog
 
 
+def _calls_check(inb: InstructorNotebook, source: str) -> bool:
+    return bool(set(CHECK_CALL.findall(source)) & set(inb.steps))
+
+
 def check_cells(inb: InstructorNotebook, nb: nbformat.NotebookNode) -> set[int]:
     """The learner's cells (0-based) that are check cells: an error there is a failed check,
     not a broken notebook."""
     out = set()
     check_ids = {c.grade_id for c in inb.cells if c.kind == "check"}
     for j, c in enumerate(nb.cells):
-        if c.cell_type == "code" and (c.metadata.get("nbgrader", {}).get("grade_id") in check_ids
-                                      or CHECK_CALL.search(c.source)):
+        if c.cell_type == "code" and (grade_id(c) in check_ids or _calls_check(inb, c.source)):
             out.add(j)
     return out

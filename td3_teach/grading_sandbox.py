@@ -28,7 +28,7 @@ import resource
 import shutil
 import signal
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -47,6 +47,7 @@ LISTING_EVENTS = frozenset({"os.listdir", "os.scandir", "glob.glob", "os.walk"})
 INTROSPECTION_EVENTS = frozenset({"gc.get_objects", "gc.get_referrers", "gc.get_referents",
                                   "sys._current_frames", "sys.settrace", "sys.setprofile"})
 FORBIDDEN_FILE = "forbidden file access"
+SANDBOX_FILE_BYTES = 200 << 20  # the learner's files copied into a sandbox, in all
 FORBIDDEN_SYSTEM = "forbidden system access"
 
 
@@ -162,6 +163,7 @@ class Sandbox:
     caches) and ``private`` (the grader's files: results, logs; unreadable to learner code)."""
 
     root: Path
+    skipped: list[tuple[Path, int]] = field(default_factory=list)  # (file, bytes) not copied
 
     @property
     def box(self) -> Path:
@@ -180,22 +182,28 @@ class Sandbox:
         return self.root / "private"
 
     @classmethod
-    def create(cls, files: list[Path], base: Path | None = None, max_bytes: int = 200 << 20,
-               mpl_seed: Path | None = None) -> "Sandbox":
+    def create(cls, files: list[Path], base: Path | None = None,
+               max_bytes: int = SANDBOX_FILE_BYTES, mpl_seed: Path | None = None) -> "Sandbox":
         """Copy ``files`` (the learner's notebook and the other files in their folder, up to
-        ``max_bytes`` in all; links are not followed) into a fresh ``work/``."""
+        ``max_bytes`` in all, the notebook first; links are not followed) into a fresh
+        ``work/``. What did not fit is listed in ``skipped`` (the feedback says so)."""
         root = Path(tempfile.mkdtemp(prefix="td3-grade-", dir=base))
         sb = cls(root)
         for d in (sb.work, sb.home / "tmp", sb.home / ".ipython" / "profile_default" / "startup",
-                  sb.home / ".config" / "matplotlib", sb.private / "runtime"):
+                  sb.home / ".config" / "matplotlib", sb.private / "runtime", root / "seed"):
             d.mkdir(parents=True, exist_ok=True)
         budget = max_bytes
-        for f in files:
-            src, rel = f if isinstance(f, tuple) else (f, Path(f.name))
+        pairs = [f if isinstance(f, tuple) else (f, Path(f.name)) for f in files]
+        pairs.sort(key=lambda p: p[1].suffix != ".ipynb")  # notebooks first
+        for src, rel in pairs:
             try:
-                if src.is_symlink() or not src.is_file() or src.stat().st_size > budget:
+                if src.is_symlink() or not src.is_file():
                     continue
-                budget -= src.stat().st_size
+                size = src.stat().st_size
+                if size > budget:
+                    sb.skipped.append((rel, size))
+                    continue
+                budget -= size
                 (sb.work / rel).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(src, sb.work / rel)
             except OSError:
@@ -271,3 +279,109 @@ def die_with_parent() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except Exception:
         pass
+
+
+# --------------------------------------------------------------------------- the OS sandbox
+ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "passwd", "group",
+             "nsswitch.conf", "hosts", "ssl", "ca-certificates", "alternatives", "fonts",
+             "mime.types", "matplotlibrc")
+SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+_BWRAP: dict[str, str | None] = {}
+
+
+def bwrap() -> str | None:
+    """The path of bubblewrap when it is installed and works here (checked once: a PID and
+    network namespace and a read-only bind), else None. ``TD3_GRADE_NO_BWRAP=1`` turns it off."""
+    if "path" not in _BWRAP:
+        import subprocess
+        path = shutil.which("bwrap")
+        if path and not os.environ.get("TD3_GRADE_NO_BWRAP"):
+            try:
+                ok = subprocess.run([path, "--ro-bind", "/", "/", "--dev", "/dev", "--proc",
+                                     "/proc", "--unshare-pid", "--unshare-net", "--die-with-parent",
+                                     "true"], capture_output=True, timeout=30).returncode == 0
+            except (OSError, subprocess.SubprocessError):
+                ok = False
+            path = path if ok else None
+        else:
+            path = None
+        _BWRAP["path"] = path
+    return _BWRAP["path"]
+
+
+def sandbox_description() -> str:
+    """One line for the summary and the feedback: which walls this run had."""
+    if bwrap():
+        return ("bubblewrap: each run in its own mount, PID, network and IPC namespace; only the "
+                "system, Python and td3_teach visible, read-only; the submission's copy on a "
+                "size-limited tmpfs; killed with the grader")
+    return ("no OS sandbox (bubblewrap is not installed or does not work here): the audit hook, "
+            "resource limits and process groups only")
+
+
+def _git_dirs(course: Path) -> list[Path]:
+    """A course checkout's .git, and where a worktree's ``.git`` file points (its object store
+    holds every version of the solutions)."""
+    out = [course / ".git"]
+    dot = course / ".git"
+    if dot.is_file():
+        text = dot.read_text(errors="replace").strip()
+        if text.startswith("gitdir:"):
+            gitdir = (course / text.split(":", 1)[1].strip()).resolve()
+            out.append(gitdir)
+            common = gitdir / "commondir"
+            if common.is_file():
+                out.append((gitdir / common.read_text().strip()).resolve())
+    return out
+
+
+def bwrap_command(root: Path, hidden: list[str], disk_mb: int) -> list[str]:
+    """The bubblewrap prefix for one run whose sandbox folder is ``root`` (see ``Sandbox``).
+
+    Visible, read-only: the system's libraries, a few files of /etc, Python (the venv and its
+    base) and the td3_teach package folder alone (not the course folder around it, so not
+    solutions/ or .git). Writable: ``root/box`` (a fresh tmpfs of ``disk_mb``, filled from the
+    copy made outside, which is bound read-only at ``root/seed``) and ``root/private`` (the
+    grader's records). Hidden even if they lie inside something visible: ``hidden``. New PID,
+    network, IPC and UTS namespaces, a private /tmp, /proc and /dev; the run dies with its parent,
+    and everything in its PID namespace dies with it."""
+    import sys
+    exe = bwrap()
+    assert exe is not None
+    cmd = [exe, "--die-with-parent", "--unshare-pid", "--unshare-net", "--unshare-ipc",
+           "--unshare-uts", "--unshare-cgroup-try", "--new-session", "--hostname", "td3-grade"]
+    for d in SYSTEM_DIRS:
+        cmd += ["--ro-bind-try", d, d]
+    for f in ETC_FILES:
+        cmd += ["--ro-bind-try", f"/etc/{f}", f"/etc/{f}"]
+    package = Path(__file__).resolve().parent
+    python = {Path(p).resolve() for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
+    python.add(Path(sys.executable).resolve().parent.parent)
+    for entry in sys.path:  # installed packages only: never the course folder, tests/...
+        p = Path(entry).resolve() if entry else None
+        if p is not None and p.is_dir() and p.name in ("site-packages", "dist-packages"):
+            python.add(p)
+    keep = sorted(p for p in python if not any(q != p and q in p.parents for q in python))
+    for p in keep:
+        if not str(p).startswith(SYSTEM_DIRS):
+            cmd += ["--ro-bind", str(p), str(p)]
+    cmd += ["--ro-bind", str(package), str(package)]
+    cmd += ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
+    visible = [str(p) for p in keep] + [str(package)]
+    for h in hidden:
+        if not os.path.exists(h) or not _under(os.path.realpath(h), tuple(visible)):
+            continue
+        cmd += ["--tmpfs", h] if os.path.isdir(h) else ["--ro-bind", "/dev/null", h]
+    root = root.resolve()
+    cmd += ["--ro-bind", str(root / "box"), str(root / "seed"),
+            "--bind", str(root / "private"), str(root / "private"),
+            "--size", str(int(disk_mb) << 20), "--tmpfs", str(root / "box"),
+            "--chdir", str(root)]
+    return cmd
+
+
+def fill_box(root: str) -> None:
+    """Inside the OS sandbox, before any learner code: copy the submission from ``seed``
+    (read-only) into ``box`` (the size-limited tmpfs)."""
+    shutil.copytree(os.path.join(root, "seed"), os.path.join(root, "box"), symlinks=True,
+                    dirs_exist_ok=True)

@@ -41,9 +41,11 @@ import types
 from pathlib import Path
 from typing import Any, Callable
 
+from .grading_plan import check_label, step_number
+from .grading_reference import ReferenceCode, Watch, check_code_objects, reference
 from .grading_sandbox import die_with_parent, install_guard, limit_process, start_time
 
-CHECK_NAME = re.compile(r"step\d\d")
+CHECK_NAME = re.compile(r"[a-z][A-Za-z0-9_]*")  # checks.step08, checks.agent: any public function
 LEARNER_FILE = "<learner cell"  # filename prefix of compiled learner code
 CALLABLE_MODULES = ("builtins", "torch", "torch.nn", "torch.nn.functional", "torch.nn.init",
                     "torch.autograd", "torch.linalg", "torch.optim", "torch.random", "numpy",
@@ -101,7 +103,7 @@ def _import_checks() -> dict[str, Callable]:
             pass
     del td3_teach
     return {name: getattr(checks, name) for name in dir(checks) if CHECK_NAME.fullmatch(name)
-            and callable(getattr(checks, name))}
+            and isinstance(getattr(checks, name), types.FunctionType)}
 
 
 def serve() -> None:
@@ -485,7 +487,35 @@ class _Shell:
     def __init__(self, ns: dict) -> None:
         self.user_ns = ns
 
-    def run_line_magic(self, *a: Any, **k: Any) -> None:
+    def run_line_magic(self, name: str, line: str = "", *a: Any, **k: Any) -> None:
+        """``%run [-i] file.py [args]`` runs the learner's file (their code, as a cell of theirs
+        would); every other line magic is skipped."""
+        if name != "run":
+            return None
+        import shlex
+        words = shlex.split(line)
+        shared = "-i" in words
+        files = [w for w in words if not w.startswith("-")]
+        if not files:
+            return None
+        path = files[0] if files[0].endswith((".py", ".ipy")) or os.path.exists(files[0]) \
+            else files[0] + ".py"
+        with open(path, encoding="utf-8") as f:
+            src = f.read()
+        name_ = f"{LEARNER_FILE} %run {path}>"
+        linecache.cache[name_] = (len(src), None, src.splitlines(True), name_)
+        code = compile(src, name_, "exec")
+        if shared:
+            exec(code, self.user_ns)
+        else:  # like IPython: a fresh namespace, then its names join the notebook's
+            ns = {"__name__": "__main__", "__file__": path, "__builtins__": builtins}
+            old_argv = sys.argv
+            sys.argv = [path] + files[1:]
+            try:
+                exec(code, ns)
+            finally:
+                sys.argv = old_argv
+            self.user_ns.update({k: v for k, v in ns.items() if k != "__builtins__"})
         return None
 
     def run_cell_magic(self, name: str, line: str, cell: str) -> None:
@@ -502,40 +532,29 @@ class _Shell:
 
 
 class _RouteChecks(ast.NodeTransformer):
-    """``checks.step08(fn)`` / ``step08(fn)`` -> ``__td3_grade__("step08", fn)``."""
+    """``checks.step08(fn)`` / ``step08(fn)`` -> ``__td3_grade__("step08", fn)`` for the check
+    names given (an instructor's check cell), or -> ``__td3_skip__(...)`` (returns None) in a
+    learner's cell: the grader runs its own checks at the check cells, and the rest of a learner
+    cell that also calls a check runs as written."""
+
+    def __init__(self, names: set[str], target: str = "__td3_grade__") -> None:
+        self.names, self.target = names, target
 
     def visit_Call(self, node: ast.Call) -> ast.AST:
         self.generic_visit(node)
         f = node.func
-        name = f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(f, ast.Name) else ""
-        if CHECK_NAME.fullmatch(name):
-            return ast.copy_location(ast.Call(func=ast.Name("__td3_grade__", ast.Load()),
+        if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) \
+                and f.value.id == "checks":
+            name = f.attr
+        elif isinstance(f, ast.Name):
+            name = f.id
+        else:
+            return node
+        if name in self.names:
+            return ast.copy_location(ast.Call(func=ast.Name(self.target, ast.Load()),
                                               args=[ast.Constant(name), *node.args],
                                               keywords=node.keywords), node)
         return node
-
-
-def _reference(step: int) -> Any:
-    from td3_teach.steps import STEPS
-    try:
-        module, attr = STEPS[step - 1].where.split(".", 1)
-        return getattr(importlib.import_module(f"td3_teach.{module}"), attr)
-    except Exception:
-        return None
-
-
-def _codes_of(obj: Any) -> set:
-    if isinstance(obj, types.FunctionType):
-        return {obj.__code__}
-    codes = set()
-    if isinstance(obj, type):
-        for c in obj.__mro__:
-            if str(c.__module__).startswith("td3_teach"):
-                for v in vars(c).values():
-                    f = getattr(v, "__func__", v)
-                    if isinstance(f, types.FunctionType):
-                        codes.add(f.__code__)
-    return codes
 
 
 def run_checks(job: dict) -> int:
@@ -558,6 +577,7 @@ def run_checks(job: dict) -> int:
     from td3_teach.checks import CheckFailed, CheckPassed
 
     hidden = {k: list(v) for k, v in grading_hidden.HIDDEN.items()}
+    check_codes, learner_entry = check_code_objects()
     snapshot = Snapshot()
     transform = TransformerManager().transform_cell
 
@@ -577,6 +597,7 @@ def run_checks(job: dict) -> int:
     sys.modules["__main__"] = main
     ns["get_ipython"] = lambda: _Shell(ns)
     ns["display"] = lambda *a, **k: None
+    ns["__td3_skip__"] = lambda *a, **k: None  # a learner cell's own check calls
     tracing = install_guard(job["guard"]["writable"], job["guard"]["unreadable"],
                             lambda v: emit({"type": "violation", **v}), strict=True)
     state = {"tampered": False}
@@ -610,10 +631,13 @@ def run_checks(job: dict) -> int:
         try:
             if learner:
                 src = transform(src)
-            code = compile(src, name, "exec")
-        except SyntaxError as e:
-            emit({"type": "cell", **_where(item), "error": f"SyntaxError: {e.msg} (line {e.lineno})",
-                  "syntax": True})
+                tree = _RouteChecks(set(checks), "__td3_skip__").visit(ast.parse(src))
+                code = compile(ast.fix_missing_locations(tree), name, "exec")
+            else:
+                code = compile(src, name, "exec")
+        except (SyntaxError, ValueError) as e:  # ValueError: a null byte in the source
+            emit({"type": "cell", **_where(item), "error": f"SyntaxError: "
+                  f"{getattr(e, 'msg', e)} (line {getattr(e, 'lineno', '?')})", "syntax": True})
             return
         linecache.cache[name] = (len(src), None, src.splitlines(True), name)
         try:
@@ -624,24 +648,19 @@ def run_checks(job: dict) -> int:
         except BaseException as e:  # noqa: BLE001 - anything the learner's code raises
             emit({"type": "cell", **_where(item), "error": _describe(e)})
 
-    def attempt(step: int, label: str, fn: Callable, args: tuple, kwargs: dict,
-                ref_codes: set) -> str | None:
+    def attempt(name: str, label: str, fn: Callable, args: tuple, kwargs: dict,
+                ref: ReferenceCode | None) -> str | None:
         """Run one check call; None when it passed, else the message for the learner."""
+        title = check_label(name)
         if not check_integrity():
             return "Not graded: the grader's checks or torch were modified before this check ran."
         snapshot.normalise()
-        hits: list[str] = []
-
-        def profile(frame: Any, event: str, arg: Any) -> None:
-            if event == "call" and frame.f_code in ref_codes:
-                back = frame.f_back
-                if back is not None and back.f_code.co_filename.startswith(LEARNER_FILE):
-                    hits.append(frame.f_code.co_name)
-
+        watch = Watch(ref, check_codes, learner_entry) if ref is not None else None
         verdict: str | None = None
-        tracing(True)
-        sys.setprofile(profile if ref_codes else None)
-        tracing(False)
+        if watch is not None:
+            tracing(True)
+            watch.start(sys.setprofile)
+            tracing(False)
         try:
             out = timed(fn, *args, **kwargs)
             if label == "visible" and not isinstance(out, CheckPassed):
@@ -649,39 +668,41 @@ def run_checks(job: dict) -> int:
         except CheckFailed as e:
             verdict = e.text()
         except _CellTimeout:
-            verdict = (f"Step {step}: your code ran longer than {job['timeout_cell']} s on the "
+            verdict = (f"{title}: your code ran longer than {job['timeout_cell']} s on the "
                        "check's input (an endless loop?).")
         except BaseException as e:  # noqa: BLE001
-            verdict = f"Step {step}: the check could not run your code: {_describe(e)}"
+            verdict = f"{title}: the check could not run your code: {_describe(e)}"
         finally:
-            tracing(True)
-            sys.setprofile(None)
-            tracing(False)
+            if watch is not None:
+                tracing(True)
+                watch.stop(sys.setprofile)
+                tracing(False)
         if not check_integrity():
             return "Not graded: the grader's checks or torch were modified while this check ran."
-        if verdict is None and hits:
-            verdict = (f"Step {step} ✗ uses the package's reference: your code calls "
-                       f"td3_teach's own `{hits[0]}`.\nHint: the exercise is to write it "
-                       "yourself; the package's version is there for the later notebooks.")
+        if watch is not None and watch.hits:
+            verdict = (f"{title} ✗ uses the package's reference: td3_teach's own "
+                       f"`{watch.hits[0]}` did the step's work while the check ran your code."
+                       "\nHint: the exercise is to write it yourself; the package's version is "
+                       "there for the later notebooks.")
         return verdict
 
     def grade(name: str, *args: Any, **kwargs: Any) -> None:
-        step = int(name[4:])
+        step = step_number(name)
+        title = check_label(name)
         check = checks.get(name)
         if check is None:
-            emit({"type": "step", "step": step, "passed": False, "grader_error": True,
-                  "message": f"td3_teach.checks has no {name}: the grader cannot grade step {step}."})
+            emit({"type": "step", "check": name, "passed": False, "grader_error": True,
+                  "message": f"td3_teach.checks has no {name}: the grader cannot grade it."})
             return
         kwargs.pop("seed", None)
-        ref = _reference(step)
+        ref = ReferenceCode(step) if step is not None and reference(step) is not None else None
         for a in list(args) + list(kwargs.values()):
-            if ref is not None and (a is ref or (isinstance(a, type) and isinstance(ref, type)
-                                                 and issubclass(a, ref))):
-                emit({"type": "step", "step": step, "passed": False, "message":
-                      f"Step {step} ✗ is the package's own reference "
-                      f"(td3_teach.{_reference_name(step)}), not your code."})
+            given = ref.handed_over(a) if ref is not None else None
+            if given:
+                emit({"type": "step", "check": name, "passed": False, "message":
+                      f"{title} ✗ is the package's own reference (td3_teach.{given}), not your "
+                      "code."})
                 return
-        ref_codes = _codes_of(ref) if ref is not None else set()
         try:
             takes_seed = "seed" in inspect.signature(check).parameters
         except (TypeError, ValueError):
@@ -691,15 +712,15 @@ def run_checks(job: dict) -> int:
             extra = {} if s is None else {"seed": s}
             runs.append(("visible" if not s else f"hidden test, seed {s}", check,
                          {**kwargs, **extra}))
-        for h in hidden.get(step, []):
+        for h in hidden.get(step if step is not None else name, []):
             runs.append((f"hidden test, {h.__name__}", h, dict(kwargs)))
         for label, fn, kw in runs:
-            verdict = attempt(step, "visible" if fn is check else label, fn, args, kw, ref_codes)
+            verdict = attempt(name, "visible" if fn is check else label, fn, args, kw, ref)
             if verdict is not None:
-                emit({"type": "step", "step": step, "passed": False, "which": label,
+                emit({"type": "step", "check": name, "passed": False, "which": label,
                       "message": verdict, "tampered": state["tampered"]})
                 return
-        emit({"type": "step", "step": step, "passed": True, "which": "all",
+        emit({"type": "step", "check": name, "passed": True, "which": "all",
               "message": f"{len(runs)} checks passed"})
 
     for item in job["program"]:
@@ -708,7 +729,7 @@ def run_checks(job: dict) -> int:
         elif item["kind"] == "missing":
             emit({"type": "missing", **item})
         elif item["kind"] == "check":
-            tree = _RouteChecks().visit(ast.parse(item["source"]))
+            tree = _RouteChecks(set(item["steps"])).visit(ast.parse(item["source"]))
             code = compile(ast.fix_missing_locations(tree), f"<instructor check {item['cell']}>",
                            "exec")
             ns["__td3_grade__"] = grade
@@ -725,11 +746,6 @@ def run_checks(job: dict) -> int:
 
 def _where(item: dict) -> dict:
     return {"cell": item["cell"], "origin": item["origin"], "kind": item["kind"]}
-
-
-def _reference_name(step: int) -> str:
-    from td3_teach.steps import STEPS
-    return STEPS[step - 1].where
 
 
 def _describe(e: BaseException) -> str:
@@ -784,7 +800,9 @@ class ForkServer:
             job.started.set()
             job.done.set()
 
-    def submit(self, kind: str, job: dict) -> "Job":
+    isolated = False  # jobs share the host's namespaces (see BwrapRunner)
+
+    def submit(self, kind: str, job: dict, walls: list[str] | None = None) -> "Job":
         with self._lock:
             self._next += 1
             handle = Job()
@@ -825,3 +843,78 @@ class Job:
                 os.killpg(self.pid, signal.SIGKILL)
             except OSError:
                 pass
+
+
+# =========================================================================== bubblewrap
+def run_one() -> None:
+    """Inside bubblewrap (``BwrapRunner``): read one job (JSON) on stdin, fill the sandbox's
+    tmpfs from its read-only copy, run the job, exit."""
+    from .grading_sandbox import fill_box
+
+    msg = json.loads(sys.stdin.buffer.read())
+    try:
+        if msg.get("fill_box"):
+            fill_box(msg["fill_box"])
+    except BaseException:
+        Path(msg["job"]["crash_log"]).write_text(traceback.format_exc())
+        os._exit(71)
+    _child(msg)
+
+
+class BwrapRunner:
+    """``ForkServer``'s stand-in when bubblewrap works: every job is a fresh Python inside its
+    own bubblewrap (``grading_sandbox.bwrap_command``). Slower to start (torch is imported per
+    job) but nothing a learner starts survives the job, and nothing outside it is visible."""
+
+    isolated = True
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self._procs: list = []
+
+    def submit(self, kind: str, job: dict, walls: list[str] | None = None) -> "PopenJob":
+        import subprocess
+
+        assert walls, "BwrapRunner needs the job's bubblewrap command"
+        package_parent = str(Path(__file__).resolve().parents[1])
+        code = (f"import sys; sys.path.insert(0, {package_parent!r}); "
+                "from td3_teach.grading_worker import run_one; run_one()")
+        root = walls[walls.index("--chdir") + 1]
+        proc = subprocess.Popen(walls + ["--", sys.executable, "-I", "-c", code],
+                                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, env=self.env, start_new_session=True)
+        self._procs.append(proc)
+        assert proc.stdin is not None
+        try:
+            proc.stdin.write(json.dumps({"id": 0, "kind": kind, "job": job,
+                                         "fill_box": root}).encode())
+            proc.stdin.close()
+        except BrokenPipeError:
+            pass
+        return PopenJob(proc)
+
+    def close(self) -> None:
+        for proc in self._procs:
+            if proc.poll() is None:
+                PopenJob(proc).kill()
+                proc.wait()
+
+
+class PopenJob:
+    """``Job`` for one bubblewrap process: killing it kills everything in its PID namespace."""
+
+    def __init__(self, proc) -> None:
+        self.proc = proc
+
+    def wait(self, timeout: float) -> int | None:
+        import subprocess
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def kill(self) -> None:
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except OSError:
+            pass

@@ -44,7 +44,7 @@ from .checkpoint import (CHECKPOINT_NAME, FORMAT, VERSION, atomic_save, capture_
                          load_training_checkpoint, restore_rng, save_actor)
 from .config import TD3Config
 from .envs import env_dims, make_env
-from .errors import CheckpointError, ReplayBufferError
+from .errors import CheckpointError, InputError, ReplayBufferError
 from .evaluate import evaluate
 from .networks import Actor, Critic, make_target
 from .replay_buffer import ReplayBuffer
@@ -82,9 +82,12 @@ class RunSettings:
     def __post_init__(self) -> None:
         for name in ("steps", "eval_every", "eval_episodes", "checkpoint_every", "buffer_size"):
             if int(getattr(self, name)) < 1:
-                raise ValueError(f"{name} must be at least 1; got {getattr(self, name)}.")
-        if self.start_steps < 0 or self.expl_noise < 0:
-            raise ValueError("start_steps and expl_noise must be >= 0.")
+                raise InputError(f"{name} must be at least 1; got {getattr(self, name)}. Fix: "
+                                 f"pass a positive number (--{name.replace('_', '-')} N).")
+        for name in ("start_steps", "expl_noise"):
+            if getattr(self, name) < 0:
+                raise InputError(f"{name} must be >= 0; got {getattr(self, name)}. Fix: pass 0 "
+                                 f"or more (--{name.replace('_', '-')}).")
 
     @classmethod
     def from_dict(cls, d: dict) -> "RunSettings":
@@ -224,11 +227,12 @@ def train(env_id: str = "HalfCheetahBulletEnv-v0", steps: int | None = None, see
         if env_id != settings.env_id and env_id != RunSettings.env_id:
             raise CheckpointError(f"{ckpt_file} is a run on {settings.env_id}; resuming it on "
                                   f"{env_id} is not possible. Drop --env or pick another --out.")
-        if steps:
+        if steps is not None:
             settings.steps = int(steps)
+            RunSettings(**{**asdict(settings), "steps": settings.steps})  # refuse steps < 1
         config = TD3Config.from_dict(saved["agent"]["meta"]["config"])
     else:
-        settings = RunSettings(env_id=env_id, steps=int(steps or RunSettings.steps), seed=int(seed),
+        settings = RunSettings(env_id=env_id, steps=int(RunSettings.steps if steps is None else steps), seed=int(seed),
                                start_steps=int(start_steps), expl_noise=float(expl_noise),
                                eval_every=int(eval_every), eval_episodes=int(eval_episodes),
                                checkpoint_every=int(checkpoint_every), buffer_size=int(buffer_size))
@@ -500,6 +504,11 @@ def config_from_args(args: argparse.Namespace) -> TD3Config:
                      delayed_updates=not (off or getattr(args, "no_delay", False)))
 
 def run(args: argparse.Namespace) -> int:
+    if args.threads is not None and args.threads < 1:
+        raise InputError(f"--threads must be at least 1; got {args.threads}. Fix: --threads 1, "
+                         "or leave it out for torch's choice.")
+    if args.batch_size < 1:
+        raise InputError(f"--batch-size must be at least 1; got {args.batch_size}.")
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.resume:
