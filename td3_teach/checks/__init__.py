@@ -4,6 +4,10 @@ Each check runs the learner's code on small, seeded inputs, compares it with the
 reference, and either returns a one-line pass or raises ``CheckFailed`` saying what is wrong,
 why it matters for TD3, and a hint (naming the lecture-notes bug when the code shows one).
 The checks never read the course's solutions.
+
+Every check is guarded (``_guard``): it runs with torch's global settings as the checks expect
+them, whatever the notebook set, puts the notebook's settings back, and fails when the learner's
+function leaves one changed.
 """
 
 from ._core import CheckFailed, CheckPassed, LearnerCodeError, NotImplementedYet
@@ -22,6 +26,17 @@ from .step12_critic_update import step12
 from .step13_actor_update import step13
 from .step14_polyak_actor_target import step14
 from .step15_polyak_critic_target import step15
+
+# Every check runs inside the guard (_guard.py): torch's global settings are set for it, put back
+# after it, and a learner function that leaves them changed fails its check.
+from ._guard import guarded as _guarded
+
+step01, step02, step03, step04, step05, step06, step07, step08 = (
+    _guarded(n)(c) for n, c in enumerate((step01, step02, step03, step04, step05, step06, step07,
+                                          step08), start=1))
+step09, step10, step11, step12, step13, step14, step15 = (
+    _guarded(n)(c) for n, c in enumerate((step09, step10, step11, step12, step13, step14,
+                                          step15), start=9))
 
 __all__ = ["CheckFailed", "CheckPassed", "LearnerCodeError", "NotImplementedYet",
            *(f"step{n:02d}" for n in range(1, 16))]

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import difflib
 import dis
-import functools
 import re
 from dataclasses import dataclass
 from types import CodeType
@@ -20,6 +19,7 @@ import torch
 from torch import nn
 
 from ._core import CheckFailed, LearnerCodeError, call_learner
+from ._guard import guarded  # noqa: F401 - the checks of steps 9-15 import it from here
 
 
 @dataclass(frozen=True)
@@ -182,29 +182,6 @@ def call_update(step: int, what: str, fn: Callable, *args: Any, hint: str = "") 
                                    hint="Do the update inside `with torch.no_grad():` (or on "
                                    "`.data`).") from None
         raise
-
-
-def guarded(step: int) -> Callable[[Callable], Callable]:
-    """Decorator for a check: an unexpected exception in the check's own code (after the learner's
-    code ran and, say, turned a network to float64 or moved it to another device) becomes a
-    CheckFailed that says so, never a traceback from inside td3_teach."""
-    def wrap(check: Callable) -> Callable:
-        @functools.wraps(check)
-        def guarded_check(*args: Any, **kwargs: Any) -> Any:
-            try:
-                return check(*args, **kwargs)
-            except CheckFailed:
-                raise
-            except Exception as e:  # noqa: BLE001 - turned into a message for the learner
-                raise CheckFailed(step, "The check could not evaluate your result: "
-                                  f"{type(e).__name__}: {str(e).strip().splitlines()[0][:200]}",
-                                  why="Your code seems to have changed the networks or tensors it "
-                                  "was given (their dtype, device or shape) or returned something "
-                                  "unusual.", hint="Leave the arguments as they are (no .double(), "
-                                  ".to(...), in-place reshapes) and return what the exercise asks.") \
-                    from None
-        return guarded_check
-    return wrap
 
 
 def fail_if_uses(step: int, fn: Callable, name: str, forbidden: dict[str, tuple[str, str]]) -> None:
