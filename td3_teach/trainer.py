@@ -509,6 +509,10 @@ def run(args: argparse.Namespace) -> int:
                          "or leave it out for torch's choice.")
     if args.batch_size < 1:
         raise InputError(f"--batch-size must be at least 1; got {args.batch_size}.")
+    RunSettings(steps=RunSettings.steps if args.steps is None else args.steps,  # refuse 0, -1...
+                start_steps=args.start_steps, expl_noise=args.expl_noise,
+                eval_every=args.eval_every, eval_episodes=args.eval_episodes,
+                checkpoint_every=args.checkpoint_every)
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.resume:

@@ -152,16 +152,148 @@ def build() -> dict[str, object]:
     return subs
 
 
-def main() -> None:
-    shutil.rmtree(OUT, ignore_errors=True)
-    for rel, content in build().items():
-        path = OUT / rel
+# --------------------------------------------------------------------------- adversarial class
+# One learner per case of issue 16 (tests/test_grading_adversarial.py). Honest controls must keep
+# full marks; tricks must earn nothing; nothing may outlive the run or be written outside it.
+ADVERSARIAL = Path(__file__).resolve().parent / "adversarial"
+DAEMON_MARK = "td3-teach-grading-daemon-mark"  # in the argv of what a learner leaves running
+SPAWN_ESCAPE = "/tmp/td3_teach_grading_spawn_escape.txt"  # what a spawned process tries to write
+TORCH_ESCAPE = "/tmp/td3_teach_grading_torch_escape.pt"  # what torch.save's C++ writer tries
+CONTROL = "control_correct"
+
+# learner -> (points, gradebook status)
+EXPECTED_ADVERSARIAL = {
+    CONTROL: (1, "ok"),
+    # 1. one learner's file never stops the others
+    "nbgrader_null": (1, "ok"),
+    "grade_id_list": (1, "ok"),
+    "a b": (1, "ok"),
+    "a_b": (0, "ok"),
+    "nbformat3": (1, "ok"),
+    # 2. processes the sandbox never sees
+    "spawn_daemon": (1, "ok"),
+    "spawn_reads_solutions": (0, "ok"),
+    "torch_save_outside": (1, "ok"),
+    # 3. the package's reference, wrapped
+    "ref_partial": (0, "ok"),
+    "ref_function_clone": (0, "ok"),
+    "ref_code_replace": (0, "ok"),
+    "ref_eval_lambda": (0, "ok"),
+    "ref_stack_inspect": (0, "ok"),
+    # 4. judgement in the learner's process
+    "frame_walk_patch": (0, "ok"),
+    # 5. honest learners keep their points
+    "helper_cell_calls_check": (1, "ok"),
+    "run_i_helper": (1, "ok"),
+    "deleted_check_cell": (1, "ok"),
+}
+
+
+def _reference_cell(body: str, after: str = "") -> nbformat.NotebookNode:
+    return answer(handed_out(), body, after=after)
+
+
+def build_adversarial() -> dict[str, object]:
+    right = solution_code()
+    subs: dict[str, object] = {}
+    subs[f"{CONTROL}/{NAME}"] = answer(handed_out(), right)
+
+    nb = answer(handed_out(), right)
+    for c in nb.cells:
+        c.metadata["nbgrader"] = None  # what some editors write
+    subs[f"nbgrader_null/{NAME}"] = nb
+    nb = answer(handed_out(), right)
+    exercise(nb).metadata["nbgrader"]["grade_id"] = ["08_min_of_twin_targets_step08"]
+    subs[f"grade_id_list/{NAME}"] = nb
+    subs[f"a b/{NAME}"] = answer(handed_out(), right)
+    subs[f"a_b/{NAME}"] = answer(handed_out(), "    return torch.max(q1_next, q2_next)")
+    subs[f"nbformat3/{NAME}"] = nbformat.convert(answer(handed_out(), right), 3)
+
+    daemon = (f"import os, time\nos.setsid()\n"
+              f"open({SPAWN_ESCAPE!r}, 'w').write('escaped')\ntime.sleep(600)")
+    subs[f"spawn_daemon/{NAME}"] = answer(handed_out(), right, after=(
+        "import multiprocessing.util, sys  # fork_exec underneath: no audit event\n"
+        f"multiprocessing.util.spawnv_passfds(sys.executable, [sys.executable, '-c', {daemon!r}, "
+        f"{DAEMON_MARK!r}], [])"))
+    reader = ("import json, pathlib, sys, td3_teach\n"
+              "course = pathlib.Path(td3_teach.__file__).resolve().parents[1]\n"
+              f"nb = json.loads((course / 'solutions' / {NAME!r}).read_text())\n"
+              "src = next(''.join(c['source']) for c in nb['cells'] if 'BEGIN SOLUTION' in "
+              "''.join(c['source']))\n"
+              "pathlib.Path('stolen.py').write_text(src)")
+    subs[f"spawn_reads_solutions/{NAME}"] = answer(handed_out(), "    pass", after=(
+        "import multiprocessing.util, os, sys, time\n"
+        f"pid = multiprocessing.util.spawnv_passfds(sys.executable, [sys.executable, '-c', "
+        f"{reader!r}], [])\n"
+        "os.waitpid(pid, 0)\n"
+        "if os.path.exists('stolen.py'):\n    exec(open('stolen.py').read())"))
+    subs[f"torch_save_outside/{NAME}"] = answer(handed_out(), right, after=(
+        f"try:\n    torch.save(torch.zeros(3), {TORCH_ESCAPE!r})\nexcept Exception:\n    pass"))
+
+    ref = "from td3_teach import update\n"
+    subs[f"ref_partial/{NAME}"] = answer(handed_out(), "    pass", after=(
+        ref + "import functools\nstep08_min_target_q = functools.partial("
+        "update.step08_min_target_q)"))
+    subs[f"ref_function_clone/{NAME}"] = answer(handed_out(), "    pass", after=(
+        ref + "import types\nstep08_min_target_q = types.FunctionType("
+        "update.step08_min_target_q.__code__, update.__dict__, 'step08_min_target_q')"))
+    subs[f"ref_code_replace/{NAME}"] = answer(handed_out(), "    pass", after=(
+        ref + "import types\nstep08_min_target_q = types.FunctionType("
+        "update.step08_min_target_q.__code__.replace(co_name='mine', co_filename='mine.py'), "
+        "update.__dict__, 'step08_min_target_q')"))
+    subs[f"ref_eval_lambda/{NAME}"] = answer(handed_out(), "    pass", after=(
+        ref + "step08_min_target_q = eval('lambda q1_next, q2_next: r(q1_next, q2_next)', "
+        "{'r': update.step08_min_target_q})"))
+    subs[f"ref_stack_inspect/{NAME}"] = answer(handed_out(), (
+        "    import inspect\n"
+        "    from td3_teach import update\n"
+        "    if any('checks' in f.filename or 'grad' in f.filename for f in inspect.stack()):\n"
+        "        return update.step08_min_target_q(q1_next, q2_next)\n"
+        "    return q1_next"))
+
+    subs[f"frame_walk_patch/{NAME}"] = answer(handed_out(), "    return q1_next", after=(
+        "import sys\n"
+        "_f = sys._getframe()\n"
+        "while _f is not None:\n"
+        "    for _name, _v in list(_f.f_locals.items()):\n"
+        "        if isinstance(_v, dict) and 'step08' in _v and callable(_v['step08']):\n"
+        "            _v['step08'] = lambda *a, **k: checks.CheckPassed(8, 'all good')\n"
+        "        if _name == 'hidden' and isinstance(_v, dict):\n"
+        "            _v.clear()\n"
+        "    _f = _f.f_back"))
+
+    nb = answer(handed_out(), "    return smaller(q1_next, q2_next)")
+    add_cell(nb, "def smaller(a, b):\n    return torch.min(a, b)\n\n"
+             "checks.step08(lambda q1_next, q2_next: smaller(q1_next, q2_next))",
+             before=exercise(nb))
+    subs[f"helper_cell_calls_check/{NAME}"] = nb
+    nb = answer(handed_out(), "    return smaller(q1_next, q2_next)")
+    add_cell(nb, "%run -i helper.py", before=exercise(nb))
+    subs[f"run_i_helper/{NAME}"] = nb
+    subs["run_i_helper/helper.py"] = "def smaller(a, b):\n    return torch.min(a, b)\n"
+    nb = answer(handed_out(), right)
+    nb.cells.remove(check(nb))
+    subs[f"deleted_check_cell/{NAME}"] = nb
+    return subs
+
+
+def write(subs: dict[str, object], out: Path) -> None:
+    shutil.rmtree(out, ignore_errors=True)
+    for rel, content in subs.items():
+        path = out / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         if isinstance(content, str):
             path.write_text(content)
+        elif content.get("nbformat") == 3:
+            nbformat.write(content, path, version=3)
         else:
             nbformat.write(content, path)
-    print(f"wrote {len(build())} files under {OUT}")
+    print(f"wrote {len(subs)} files under {out}")
+
+
+def main() -> None:
+    write(build(), OUT)
+    write(build_adversarial(), ADVERSARIAL)
 
 
 if __name__ == "__main__":

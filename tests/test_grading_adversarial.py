@@ -1,0 +1,219 @@
+"""``td3-teach grade`` on an adversarial class (issue 16): one learner per case, from
+tests/grading_fixtures/adversarial/ (make_fixtures.py) plus a few made at test time (a folder
+name that is not UTF-8, a data file over the copy limit). Each grades to what the learner
+deserves, the honest controls keep full marks, nothing outlives the run and nothing is written
+outside it. Then the containment of the results folder, and the options and one-line errors."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from td3_teach import cli
+from td3_teach.grading_sandbox import bwrap
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).resolve().parent / "grading_fixtures"
+sys.path.insert(0, str(FIXTURES))
+from make_fixtures import (ADVERSARIAL, CONTROL, DAEMON_MARK, EXPECTED_ADVERSARIAL, NAME,  # noqa: E402
+                           SPAWN_ESCAPE, TORCH_ESCAPE)
+
+SOLUTIONS = ROOT / "solutions"
+ODD_NAME = os.fsdecode(b"caf\xe9_latin1")  # a folder name that is not UTF-8
+EXPECTED = {**EXPECTED_ADVERSARIAL, ODD_NAME: (1, "ok"), "big_data_file": (1, "ok")}
+FAST = ["--timeout-cell", "20", "--timeout-notebook", "120", "--memory-mb", "3072", "--quiet"]
+
+
+def _marked_processes() -> list[int]:
+    out = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                if DAEMON_MARK.encode() in (d / "cmdline").read_bytes():
+                    out.append(int(d.name))
+            except OSError:
+                pass
+    return out
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    for f in (SPAWN_ESCAPE, TORCH_ESCAPE):
+        Path(f).unlink(missing_ok=True)
+    subs = tmp_path_factory.mktemp("adversarial") / "submissions"
+    shutil.copytree(ADVERSARIAL, subs)
+    shutil.copytree(ADVERSARIAL / CONTROL, subs / ODD_NAME)
+    shutil.copytree(ADVERSARIAL / CONTROL, subs / "big_data_file")
+    with open(subs / "big_data_file" / "data.bin", "wb") as f:  # sparse: costs no disk
+        f.truncate(201 << 20)
+    out = tmp_path_factory.mktemp("results") / "out"
+    code = cli.main(["grade", str(subs), "--out", str(out), "--solutions", str(SOLUTIONS),
+                     "--jobs", "2", *FAST])
+    assert code == 0
+    with open(out / "gradebook.csv", newline="", encoding="utf-8") as f:
+        rows = {r["learner"]: r for r in csv.DictReader(f)}
+    return out, rows
+
+
+def _shown(learner: str) -> str:
+    return os.fsencode(learner).decode("utf-8", "backslashreplace")
+
+
+def _feedback(out: Path, learner: str) -> str:
+    shown = _shown(learner)
+    files = [p for p in (out / "feedback").iterdir()
+             if p.read_text(encoding="utf-8").startswith(f"# Feedback for {shown}\n")]
+    assert len(files) == 1, f"{shown}: {len(files)} feedback files"
+    return files[0].read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("learner", sorted(EXPECTED))
+def test_each_learner_gets_what_they_deserve(graded, learner):
+    out, rows = graded
+    points, status = EXPECTED[learner]
+    row = rows[_shown(learner)]
+    assert (row["step08"], row["status"]) == (str(points), status), _feedback(out, learner)
+
+
+FEEDBACK = {
+    "ref_partial": ["package's own reference"],
+    "ref_function_clone": ["package's own reference"],
+    "ref_code_replace": ["package's own reference"],
+    "ref_eval_lambda": ["uses the package's reference", "step08_min_target_q"],
+    "ref_stack_inspect": ["uses the package's reference", "step08_min_target_q"],
+    "helper_cell_calls_check": ["calls a check itself"],
+    "big_data_file": ["data.bin (201 MiB) was not copied"],
+    "nbformat3": ["Step 8 ✓ 1 / 1"],
+}
+
+
+@pytest.mark.parametrize("learner", sorted(FEEDBACK))
+def test_feedback_says_what_happened(graded, learner):
+    out, _ = graded
+    text = _feedback(out, learner)
+    for phrase in FEEDBACK[learner]:
+        assert phrase in text, text
+
+
+def test_names_that_collapse_to_one_file_name_stay_apart(graded):
+    out, rows = graded
+    assert rows["a b"]["step08"] == "1" and rows["a_b"]["step08"] == "0"
+    names = sorted(p.name for p in (out / "feedback").iterdir())
+    assert len(names) == len(set(names)) == len(EXPECTED)
+    assert "a_b.md" in names and any(n.startswith("a_b-") for n in names)
+    assert all(n.isascii() for n in names)
+
+
+@pytest.mark.skipif(bwrap() is None, reason="bubblewrap is not installed or does not work here")
+def test_nothing_outlives_the_run_and_nothing_is_written_outside(graded):
+    assert _marked_processes() == []
+    assert not Path(SPAWN_ESCAPE).exists()
+    assert not Path(TORCH_ESCAPE).exists()
+
+
+def test_summary_names_the_sandbox(graded):
+    out, _ = graded
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["learners"] == len(EXPECTED)
+    assert ("bubblewrap" in summary["sandbox"]) == (bwrap() is not None)
+
+
+# --------------------------------------------------------------------------- the results folder
+def _grade(subs: Path, out: Path, *extra: str) -> int:
+    return cli.main(["grade", str(subs), "--out", str(out), "--solutions", str(SOLUTIONS),
+                     "--jobs", "1", *FAST, *extra])
+
+
+def test_a_rerun_replaces_the_results_whole(tmp_path):
+    first, second = tmp_path / "first", tmp_path / "second"
+    for folder, learner in ((first, "old_learner"), (second, "new_learner")):
+        folder.mkdir()
+        (folder / f"{learner}__{NAME}").write_text("not JSON")  # graded without running
+    out = tmp_path / "out"
+    assert _grade(first, out) == 0
+    assert _grade(second, out) == 0
+    assert sorted(p.name for p in (out / "feedback").iterdir()) == ["new_learner.md"]
+    assert "old_learner" not in (out / "gradebook.csv").read_text()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no leftovers
+
+
+def test_an_out_folder_with_other_files_is_refused_and_left_alone(tmp_path, capsys):
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    (subs / f"x__{NAME}").write_text("not JSON")
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "lecture.pdf").write_text("precious")
+    assert _grade(subs, out) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "lecture.pdf" in err and "Fix:" in err
+    assert (out / "lecture.pdf").read_text() == "precious"
+
+
+# --------------------------------------------------------------------------- options and errors
+BAD_OPTIONS = {
+    "--timeout-cell -1": (["--timeout-cell", "-1"], "--timeout-cell"),
+    "--timeout-cell 0": (["--timeout-cell", "0"], "--timeout-cell"),
+    "--timeout-notebook 0": (["--timeout-notebook", "0"], "--timeout-notebook"),
+    "--memory-mb 1": (["--memory-mb", "1"], "--memory-mb"),
+    "--jobs 0": (["--jobs", "0"], "--jobs"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_OPTIONS))
+def test_bad_options_are_refused_in_one_line(tmp_path, capsys, case):
+    argv, named = BAD_OPTIONS[case]
+    (tmp_path / "subs").mkdir()
+    code = cli.main(["grade", str(tmp_path / "subs"), "--out", str(tmp_path / "out"),
+                     "--solutions", str(SOLUTIONS), *argv])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1, err
+    assert named in err and "Fix:" in err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("content, named", [
+    ("[points]\nstep08 = \n", "not valid TOML"),
+    ("[points]\nstep08 = 'two'\n", "is not a number of points"),
+    ("[hidden]\nseeds = 3\n", "not a list of seeds"),
+    (None, "no such file"),
+])
+def test_a_bad_points_file_is_one_line(tmp_path, capsys, content, named):
+    points = tmp_path / "points.toml"
+    if content is not None:
+        points.write_text(content)
+    (tmp_path / "subs").mkdir()
+    code = cli.main(["grade", str(tmp_path / "subs"), "--out", str(tmp_path / "out"),
+                     "--solutions", str(SOLUTIONS), "--points", str(points)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and named in err, err
+
+
+def test_an_unwritable_out_is_one_line(tmp_path, capsys):
+    (tmp_path / "subs").mkdir()
+    (tmp_path / "subs" / f"x__{NAME}").write_text("not JSON")
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    code = cli.main(["grade", str(tmp_path / "subs"), "--out", str(blocker / "out"),
+                     "--solutions", str(SOLUTIONS)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and "--out" in err, err
+
+
+@pytest.mark.parametrize("argv, named", [
+    (["train", "--steps", "0"], "steps must be at least 1"),
+    (["train", "--eval-every", "0"], "eval_every must be at least 1"),
+    (["evaluate", "/nonexistent/run"], "/nonexistent/run"),
+    (["watch", "/nonexistent/run"], "/nonexistent/run"),
+])
+def test_train_evaluate_watch_errors_are_one_line(capsys, tmp_path, monkeypatch, argv, named):
+    monkeypatch.chdir(tmp_path)
+    code = cli.main(argv)
+    err = capsys.readouterr().err.strip()
+    assert code != 0 and named in err and len(err.splitlines()) == 1, err
