@@ -98,6 +98,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import TD3TeachError
+from .grading_judge import REMOTE
 from .grading_plan import (InstructorNotebook, Unreadable, build_program, check_cells,
                            check_label, load_instructor, match_notebook, read_learner, step_number)
 from .grading_sandbox import (FORBIDDEN_FILE, FORBIDDEN_SYSTEM, SANDBOX_FILE_BYTES, Sandbox, _git_dirs, bwrap,
@@ -332,6 +333,7 @@ class Context:
     base: Path  # holds every sandbox of this run; unreadable from the others
     names: dict[str, tuple[str, str]]  # raw learner name -> (shown, file name)
     disk_mb: int = 1024  # the sandbox's tmpfs (bubblewrap only)
+    judges: object = None  # the fork server the judges run in (never learner code)
 
 
 STARTUP = """\
@@ -501,12 +503,36 @@ def _graded_run(ctx: Context, inb: InstructorNotebook, nb, sandbox: Sandbox, wor
     if program.edited_locked:
         res.statuses.append("edited locked cells")
     token = secrets.token_hex(16)
+    called = {c for item in program.items if item["kind"] == "check" for c in item["steps"]}
+    remote = sorted(called & REMOTE)
+    in_probe = called - REMOTE  # checks that still run beside the learner's code
     job = {"memory_mb": ctx.memory_mb, "timeout_cell": ctx.timeout_cell, "work": str(work),
-           "env": env, "program": program.items, "seeds": ctx.points.seeds, "token": token,
+           "env": env, "program": program.items, "token": token,
+           "seeds": ctx.points.seeds if in_probe else [],  # hidden seeds only where needed
            "guard": {"writable": [str(sandbox.box)], "unreadable": unreadable},
            "result": str(private / "checks.jsonl"), "crash_log": str(private / "checks.crash")}
-    code, timed_out = _run(ctx, "check", job, sandbox)
+    judge = None
+    verdicts = sandbox.root / "judge.jsonl"  # outside box/ and private/: never visible inside
+    if remote:
+        for end in ("to_judge", "from_judge"):
+            os.mkfifo(private / end, 0o600)
+        judge = ctx.judges.submit("judge", {
+            "from_probe": str(private / "to_judge"), "to_probe": str(private / "from_judge"),
+            "result": str(verdicts), "seeds": ctx.points.seeds, "timeout_cell": ctx.timeout_cell,
+            "crash_log": str(sandbox.root / "judge.crash")})
+        job["judge"] = {"to_judge": str(private / "to_judge"),
+                        "from_judge": str(private / "from_judge"), "remote": remote}
+    try:
+        code, timed_out = _run(ctx, "check", job, sandbox)
+    finally:
+        if judge is not None:
+            if judge.wait(30) is None:  # the probe is gone, so the judge reads EOF and ends
+                judge.kill()
     lines = [m for m in _read_jsonl(private / "checks.jsonl") if m.get("token") == token]
+    # a check judged outside: only the judge's verdict counts (the probe may still say "failed")
+    lines = [m for m in lines if not (m.get("type") == "step" and m.get("check") in REMOTE
+                                      and m.get("passed"))]
+    lines += [m for m in _read_jsonl(verdicts) if m.get("type") == "step"]
     done = any(m["type"] == "done" for m in lines)
     stop_reason = ""
     if timed_out:
@@ -770,10 +796,11 @@ def _grade_all(todo: list, staging: Path, names: dict, points: Points, hidden: l
     for course in {PACKAGE_SOLUTIONS.parent, *(p.resolve().parent for p in hidden[:1])}:
         hidden = hidden + _git_dirs(course)
     unreadable = sorted({str(p.resolve()) for p in hidden if p.exists()})
-    server = BwrapRunner(_server_env()) if bwrap() else ForkServer(_server_env())
+    judges = ForkServer(_server_env())
+    server = BwrapRunner(_server_env()) if bwrap() else judges
     ctx = Context(server, staging.resolve(), points, timeout_cell, timeout_notebook, memory_mb,
                   max_output_bytes, unreadable, _mpl_seed(base / "seed"), base.resolve(), names,
-                  disk_mb)
+                  disk_mb, judges)
     try:
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool, \
                 tqdm(total=len(todo), desc="grading", unit="notebook", disable=not progress,
@@ -791,6 +818,8 @@ def _grade_all(todo: list, staging: Path, names: dict, points: Points, hidden: l
                 bar.update()
     finally:
         server.close()
+        if judges is not server:
+            judges.close()
         shutil.rmtree(base, ignore_errors=True)
 
 

@@ -598,6 +598,10 @@ def run_checks(job: dict) -> int:
     ns["get_ipython"] = lambda: _Shell(ns)
     ns["display"] = lambda *a, **k: None
     ns["__td3_skip__"] = lambda *a, **k: None  # a learner cell's own check calls
+    link = None
+    if job.get("judge"):  # opened before any learner code runs (the judge waits on the other end)
+        from .grading_judge import Link
+        link = Link(job["judge"]["from_judge"], job["judge"]["to_judge"], reader_first=False)
     tracing = install_guard(job["guard"]["writable"], job["guard"]["unreadable"],
                             lambda v: emit({"type": "violation", **v}), strict=True)
     state = {"tampered": False}
@@ -686,7 +690,72 @@ def run_checks(job: dict) -> int:
                        "there for the later notebooks.")
         return verdict
 
+    def ask_judge(name: str, args: tuple, kwargs: dict, cell: int) -> None:
+        """Probe, then judge (grading_judge): hand the check's arguments over and answer the
+        judge's calls until it has its verdict. The verdict never comes back here."""
+        import torch
+
+        from .grading_judge import Unpackable, describe, pack, pack_result, set_rng_state, rng_state, unpack
+        if not check_integrity():
+            emit({"type": "step", "check": name, "passed": False, "message": "Not graded: the "
+                  "grader's checks or torch were modified before this check ran."})
+            return
+        objs: dict[int, Any] = {}
+        handles: dict[int, dict] = {}
+
+        def wire(x: Any) -> Any:
+            if callable(x) and not isinstance(x, (torch.Tensor, type)):
+                objs[len(objs) + 1] = x
+                handles[len(objs)] = describe(x)
+                return {"__handle__": len(objs)}
+            return pack(x)
+        try:
+            msg = {"type": "judge", "check": name, "cell": cell,
+                   "args": [wire(a) for a in args],
+                   "kwargs": {k: wire(v) for k, v in kwargs.items() if k != "seed"}}
+        except Unpackable as e:
+            emit({"type": "step", "check": name, "passed": False, "message":
+                  f"{check_label(name)}: the check's arguments include {e}, which the grader "
+                  "cannot hand to its judge. Pass what the check cell passes."})
+            return
+        msg["handles"] = handles
+        ref = ReferenceCode(step_number(name)) if step_number(name) else None
+        link.send(msg)
+        while True:
+            req = link.recv(None)
+            if req is None or req.get("type") == "judged":
+                return
+            if req.get("type") != "call":
+                continue
+            fn = objs.get(int(req.get("handle", 0)))
+            a, kw = unpack(req["args"]), unpack(req["kwargs"])
+            set_rng_state(req["rng"])
+            snapshot.normalise()
+            watch = Watch(ref, check_codes, learner_entry) if ref is not None else None
+            if watch is not None:
+                tracing(True)
+                watch.start(sys.setprofile)
+                tracing(False)
+            try:
+                reply = {"type": "return", "value": pack_result(timed(fn, *a, **kw))}
+            except _CellTimeout:
+                reply = {"type": "timeout"}
+            except BaseException as e:  # noqa: BLE001 - the learner's exception, described
+                reply = _raised(e)
+            finally:
+                if watch is not None:
+                    tracing(True)
+                    watch.stop(sys.setprofile)
+                    tracing(False)
+            reply["after"] = [pack(x) if isinstance(x, torch.Tensor) else None
+                              for x in list(a) + list(kw.values())]
+            reply["rng"] = rng_state()
+            reply["hits"] = watch.hits if watch is not None else []
+            link.send(reply)
+
     def grade(name: str, *args: Any, **kwargs: Any) -> None:
+        if link is not None and name in job["judge"]["remote"]:
+            return ask_judge(name, args, kwargs, current["cell"])
         step = step_number(name)
         title = check_label(name)
         check = checks.get(name)
@@ -723,7 +792,9 @@ def run_checks(job: dict) -> int:
         emit({"type": "step", "check": name, "passed": True, "which": "all",
               "message": f"{len(runs)} checks passed"})
 
+    current = {"cell": 0}
     for item in job["program"]:
+        current["cell"] = item["cell"]
         if item["kind"] in ("setup", "exercise", "extra"):
             run_cell(item)
         elif item["kind"] == "missing":
@@ -744,6 +815,18 @@ def run_checks(job: dict) -> int:
     return 0
 
 
+def _raised(e: BaseException) -> dict:
+    """What the judge needs to raise the learner's exception again on its side."""
+    reply: dict[str, Any] = {"type": "raise", "ename": type(e).__name__,
+                             "not_implemented": isinstance(e, NotImplementedError),
+                             "message": str(e)[:500]}
+    for frame in reversed(traceback.extract_tb(e.__traceback__)):
+        if frame.filename.startswith(LEARNER_FILE):
+            reply.update(file=frame.filename, line=frame.lineno, text=(frame.line or "")[:300])
+            break
+    return reply
+
+
 def _where(item: dict) -> dict:
     return {"cell": item["cell"], "origin": item["origin"], "kind": item["kind"]}
 
@@ -759,7 +842,13 @@ def _describe(e: BaseException) -> str:
     return text
 
 
-JOBS: dict[str, Callable[[dict], int]] = {"execute": run_execute, "check": run_checks}
+def _run_judge(job: dict) -> int:
+    from .grading_judge import run_judge
+    return run_judge(job)
+
+
+JOBS: dict[str, Callable[[dict], int]] = {"execute": run_execute, "check": run_checks,
+                                          "judge": _run_judge}
 
 
 # =========================================================================== parent side
