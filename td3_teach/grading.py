@@ -18,7 +18,7 @@ then by the checks it calls and the functions it defines. When a learner sent tw
 notebook, the one with the exact name wins, else the newest. Only the instructor notebooks that
 some learner submitted are graded (one gradebook column per step they check).
 
-For each submission, in a fresh temporary folder with a copy of the learner's files:
+For each submission, each run in a fresh copy of the learner's files:
 
 1. **the kernel run**: the whole notebook, as the learner would run it, in a fresh Jupyter kernel
    (nbclient, errors allowed, ``--timeout-cell`` per cell: the cell is interrupted and the run
@@ -27,18 +27,32 @@ For each submission, in a fresh temporary folder with a copy of the learner's fi
 2. **the graded run**, in a separate fresh process where the instructor's checks (and torch)
    were imported and snapshotted before any learner code: the instructor's setup cells, the
    learner's exercise cells (matched by nbgrader ``grade_id``, else by the names they define)
-   and any cells the learner added, then, at each check cell, the instructor's check called
-   directly on seed 0 and the hidden seeds of the points file, then the hidden checks of
-   ``td3_teach/grading_hidden.py``; code that is, subclasses or calls the package's own
-   reference for the step fails. A learner's edits to check cells, a ``checks`` of their own,
-   or a monkeypatched ``td3_teach.checks`` / torch therefore earn nothing: any change to the
-   snapshot makes the notebook "tampered" and the checks after it score 0.
+   and any cells the learner added (their own check calls skipped, ``%run [-i] file.py`` run),
+   then, at each check cell, the instructor's check on seed 0 and the hidden seeds of the points
+   file, then the hidden checks of ``td3_teach/grading_hidden.py``. For the checks of
+   ``grading_judge.REMOTE`` (steps 6, 8, 9) this is *probe, then judge*: the check runs in a
+   judge process outside the sandbox, on stand-ins that ask the learner's process to call the
+   learner's code; the check, its expected values and the hidden seeds never enter the learner's
+   process. The other checks run beside the learner's code, guarded by the snapshot: any change
+   to it makes the notebook "tampered" and the checks after it score 0. Reference use is what
+   runs (``grading_reference``): the package's code for the step, or its helpers, doing the
+   step's work on the learner's behalf, however it was wrapped, scores 0.
 
-Both runs get a clean environment (HOME, TMPDIR in the sandbox; none of the grader's variables)
-and an audit hook (``grading_sandbox``) that refuses, and reports, opening the solutions, the
-course's ``.git``, the submissions or results folders, writing anywhere outside the sandbox,
-and starting processes; the graded run also refuses ctypes and reaching into the grader
-(``gc``, ``sys.settrace``). A refusal in the graded run scores the notebook 0.
+**The sandbox** (``grading_sandbox``). Where bubblewrap works, every run is a fresh process in
+its own mount, PID, network, IPC and UTS namespaces that sees only the system libraries, Python
+and the td3_teach package folder (read-only) and the submission's copy on a ``--disk-mb`` tmpfs;
+the solutions, the course's ``.git``, the points file and the other learners are not there, and
+everything started inside dies with the run. Without bubblewrap (the summary says which), the
+second layer alone: a clean environment, process groups killed at the deadline, and an audit
+hook that refuses, and reports, opening the solutions, the course's ``.git``, the submissions or
+results folders, writing anywhere outside the sandbox, and starting processes; the graded run
+also refuses ctypes and reaching into the grader (``gc``, ``sys.settrace``). A refusal in the
+graded run scores the notebook 0.
+
+**Containment.** One learner's files never stop the others: malformed nbgrader metadata counts
+as lost metadata, nbformat 3 is converted, any bytes in a folder name give a distinct, valid
+gradebook name and feedback file. Results are written to a staging folder beside ``--out``
+that replaces it whole at the end; ``--out`` may be new, empty, or an earlier run's results.
 
 Results: ``RESULTS/gradebook.csv`` (one row per learner: a column of points per step, ``total``,
 ``status``), ``RESULTS/feedback/<learner>.md`` (each notebook's status, each step's points, and
@@ -61,22 +75,21 @@ writes it), so an nbgrader course can use them as source notebooks unchanged: co
 ``points``). ``nbgrader autograde`` then runs the visible checks only; ``td3-teach grade`` on
 nbgrader's ``submitted/`` folder adds the hidden checks and the tamper and sandbox protections.
 
-Limits. This contains honest mistakes and the usual tricks, not a determined attacker; for an
-exam, also run it as a user who cannot read the solutions, in a container without network.
+Limits (README's "Limits" says the same).
 
-* Learner code runs in the same process as the checks that test it. Code running inside a
-  check call can reach the grader's frames (``sys._getframe``, a traceback's ``tb_frame``) and
-  forge a result; a thread can patch and restore between two snapshot comparisons; the snapshot
-  compares identities, not the inside of mutable objects.
-* The audit hook sees Python-level file access only: C code that opens files itself
-  (``numpy.fromfile``, ``torch.from_file``) is not refused. The network is not blocked.
+* Checks outside ``grading_judge.REMOTE`` run in the learner's process, with the hidden seeds:
+  code there can walk ``sys._getframe()`` to the grader's frames, or set a closure cell, and
+  forge a result; the snapshot compares identities, not the inside of mutable objects.
+* What the probe reports is the learner's process speaking; the reference-use watch runs there
+  too (and does not follow threads the learner starts), so a determined learner can hide it.
+* Without bubblewrap: C code (``torch.save``, ``numpy.fromfile``) bypasses the audit hook, the
+  network is open, and processes started without an audit event (``multiprocessing``,
+  ``_posixsubprocess.fork_exec``) are neither refused nor killed with the run.
 * The hidden checks ship with the package (learners may read them); keep seeds private with
   ``--points``. The solutions are public in an open course: copying them is not detected.
-* The per-cell timeout of the graded run is a SIGALRM the learner's code could disable; the
-  per-notebook deadline (a SIGKILL from outside) still holds.
-* Linux (fork, ``RLIMIT_AS``); macOS does not enforce the memory limit; not Windows.
-* The kernel run refuses ``!pip``-style shell commands too (reported as forbidden system access;
-  the kernel run earns no points, so it costs nothing).
+* The per-cell timeout inside the graded run is a SIGALRM the learner's code could disable;
+  the per-notebook deadline (a SIGKILL from outside) still holds.
+* Linux (bubblewrap, fork, ``RLIMIT_AS``); macOS does not enforce the memory limit; not Windows.
 """
 
 from __future__ import annotations

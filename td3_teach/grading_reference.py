@@ -103,7 +103,7 @@ class ReferenceCode:
                 continue
             seen.add(f)
             for code in _nested(f.__code__):
-                self.names[code] = f"{f.__module__}.{f.__qualname__}"
+                self.names[code] = f"{f.__module__.removeprefix('td3_teach.')}.{f.__qualname__}"
                 for n in code.co_names:
                     g = f.__globals__.get(n)
                     if isinstance(g, types.FunctionType) and g.__module__.startswith("td3_teach") \

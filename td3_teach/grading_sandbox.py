@@ -17,7 +17,11 @@ Inside the process, ``install_guard`` adds a Python audit hook (PEP 578) that re
   ``sys.setprofile``: the tools to reach into the grader's own state.
 
 An audit hook cannot be removed from Python, but it is not a security boundary against code
-that reaches C (see the grading module's docstring for what this does not stop).
+that reaches C. That boundary is the OS sandbox, where bubblewrap works (``bwrap_command``):
+every run in its own namespaces, seeing only the system, Python and td3_teach read-only, with
+the submission's copy on a size-limited tmpfs as the only writable place besides the grader's
+own ``private/`` folder, no network, and nothing outliving it. The audit hook stays inside it
+as a second layer (and is the only one where bubblewrap is missing: see ``bwrap``).
 """
 
 from __future__ import annotations
@@ -342,9 +346,10 @@ def bwrap_command(root: Path, hidden: list[str], disk_mb: int) -> list[str]:
     base) and the td3_teach package folder alone (not the course folder around it, so not
     solutions/ or .git). Writable: ``root/box`` (a fresh tmpfs of ``disk_mb``, filled from the
     copy made outside, which is bound read-only at ``root/seed``) and ``root/private`` (the
-    grader's records). Hidden even if they lie inside something visible: ``hidden``. New PID,
-    network, IPC and UTS namespaces, a private /tmp, /proc and /dev; the run dies with its parent,
-    and everything in its PID namespace dies with it."""
+    grader's records), and a private /tmp (a tmpfs of ``disk_mb`` too); the root is remounted
+    read-only. Hidden even if they lie inside something visible: ``hidden``. New PID, network,
+    IPC and UTS namespaces, its own /proc and /dev; the run dies with its parent, and everything
+    in its PID namespace dies with it."""
     import sys
     exe = bwrap()
     assert exe is not None
@@ -366,7 +371,8 @@ def bwrap_command(root: Path, hidden: list[str], disk_mb: int) -> list[str]:
         if not str(p).startswith(SYSTEM_DIRS):
             cmd += ["--ro-bind", str(p), str(p)]
     cmd += ["--ro-bind", str(package), str(package)]
-    cmd += ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
+    quota = str(int(disk_mb) << 20)
+    cmd += ["--dev", "/dev", "--proc", "/proc", "--size", quota, "--tmpfs", "/tmp"]
     visible = [str(p) for p in keep] + [str(package)]
     for h in hidden:
         if not os.path.exists(h) or not _under(os.path.realpath(h), tuple(visible)):
@@ -375,7 +381,8 @@ def bwrap_command(root: Path, hidden: list[str], disk_mb: int) -> list[str]:
     root = root.resolve()
     cmd += ["--ro-bind", str(root / "box"), str(root / "seed"),
             "--bind", str(root / "private"), str(root / "private"),
-            "--size", str(int(disk_mb) << 20), "--tmpfs", str(root / "box"),
+            "--size", quota, "--tmpfs", str(root / "box"),
+            "--remount-ro", "/",  # the root bubblewrap built the mounts in: read-only too
             "--chdir", str(root)]
     return cmd
 

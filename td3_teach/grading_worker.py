@@ -52,7 +52,9 @@ CALLABLE_MODULES = ("builtins", "torch", "torch.nn", "torch.nn.functional", "tor
                     "math", "inspect", "linecache", "traceback", "html", "copy", "functools",
                     "operator", "types", "random", "json")
 CLASS_ROOTS = ("torch", "numpy", "td3_teach", "inspect")
-IGNORED_KEYS = frozenset({"__warningregistry__"})
+# caches Python fills in by itself: the warnings registry, copyreg's __slotnames__ (set on a
+# class the first time one of its objects is pickled, e.g. by an honest torch.save)
+IGNORED_KEYS = frozenset({"__warningregistry__", "__slotnames__"})
 
 
 # =========================================================================== fork server
@@ -431,7 +433,8 @@ class Snapshot:
                 return out[:limit]
         for c, d in self.classes.items():
             now = vars(c)
-            if len(now) != len(d) or any(now.get(k, Snapshot) is not v for k, v in d.items()):
+            if any(now.get(k, Snapshot) is not v for k, v in d.items() if k not in IGNORED_KEYS) \
+                    or any(k not in d for k in now if k not in IGNORED_KEYS):
                 out.append(f"class {c.__module__}.{c.__qualname__} was changed")
                 if len(out) >= limit:
                     return out[:limit]
@@ -754,9 +757,17 @@ def run_checks(job: dict) -> int:
             link.send(reply)
 
     def grade(name: str, *args: Any, **kwargs: Any) -> None:
+        step = step_number(name)
+        ref = ReferenceCode(step) if step is not None and reference(step) is not None else None
+        for a in list(args) + list(kwargs.values()):
+            given = ref.handed_over(a) if ref is not None else None
+            if given:
+                emit({"type": "step", "check": name, "passed": False, "message":
+                      f"{check_label(name)} ✗ is the package's own reference (td3_teach.{given}), "
+                      "not your code."})
+                return
         if link is not None and name in job["judge"]["remote"]:
             return ask_judge(name, args, kwargs, current["cell"])
-        step = step_number(name)
         title = check_label(name)
         check = checks.get(name)
         if check is None:
@@ -764,14 +775,6 @@ def run_checks(job: dict) -> int:
                   "message": f"td3_teach.checks has no {name}: the grader cannot grade it."})
             return
         kwargs.pop("seed", None)
-        ref = ReferenceCode(step) if step is not None and reference(step) is not None else None
-        for a in list(args) + list(kwargs.values()):
-            given = ref.handed_over(a) if ref is not None else None
-            if given:
-                emit({"type": "step", "check": name, "passed": False, "message":
-                      f"{title} ✗ is the package's own reference (td3_teach.{given}), not your "
-                      "code."})
-                return
         try:
             takes_seed = "seed" in inspect.signature(check).parameters
         except (TypeError, ValueError):

@@ -217,3 +217,75 @@ def test_train_evaluate_watch_errors_are_one_line(capsys, tmp_path, monkeypatch,
     code = cli.main(argv)
     err = capsys.readouterr().err.strip()
     assert code != 0 and named in err and len(err.splitlines()) == 1, err
+
+
+# --------------------------------------------------------------------------- the package's helpers
+from make_fixtures import EXPECTED_HELPERS, HELPERS  # noqa: E402
+
+
+@pytest.mark.parametrize("notebook", sorted(EXPECTED_HELPERS))
+def test_calling_the_packages_helper_earns_nothing_and_honest_code_full_marks(tmp_path, notebook):
+    subs = HELPERS / notebook.split("_")[0]
+    out = tmp_path / "out"
+    assert cli.main(["grade", str(subs), "--out", str(out), "--solutions", str(SOLUTIONS),
+                     "--jobs", "2", *FAST]) == 0
+    with open(out / "gradebook.csv", newline="", encoding="utf-8") as f:
+        rows = {r["learner"]: r for r in csv.DictReader(f)}
+    for learner, points in EXPECTED_HELPERS[notebook].items():
+        got = {check: int(float(rows[learner][check])) for check in points}
+        text = (out / "feedback" / f"{learner}.md").read_text()
+        assert got == points, text
+        if not all(points.values()):
+            assert "uses the package's reference" in text, text
+
+
+# --------------------------------------------------------------------------- the walls, one by one
+WALLS_SCRIPT = r"""
+import json, os, socket, sys
+def attempt(fn):
+    try:
+        fn()
+        return "allowed"
+    except OSError as e:
+        return type(e).__name__
+out = {
+    "list solutions": attempt(lambda: os.listdir(SOLUTIONS) and None),
+    "read points": attempt(lambda: open(POINTS).read() or None),
+    "points is empty": open(POINTS).read() == "" if os.path.exists(POINTS) else True,
+    "write the course": attempt(lambda: open(os.path.join(COURSE, "x.txt"), "w").close()),
+    "write host tmp": attempt(lambda: open(HOST_TMP, "w").close()),
+    "write box": attempt(lambda: open(os.path.join(BOX, "ok.txt"), "w").close()),
+    "fill the disk": attempt(lambda: open(os.path.join(BOX, "big"), "wb").write(b"x" * (80 << 20))),
+    "network": attempt(lambda: socket.create_connection(("1.1.1.1", 80), timeout=2)),
+    "host processes": len([p for p in os.listdir("/proc") if p.isdigit()]),
+    "import td3_teach": attempt(lambda: __import__("td3_teach.checks") and None),
+}
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.skipif(bwrap() is None, reason="bubblewrap is not installed or does not work here")
+def test_bubblewrap_shows_only_the_submission_writable_and_hides_the_course(tmp_path):
+    import subprocess
+
+    from td3_teach.grading_sandbox import bwrap_command
+    root = tmp_path / "sandbox"
+    for d in ("box", "private", "seed"):
+        (root / d).mkdir(parents=True)
+    points = tmp_path / "points.toml"
+    points.write_text("[hidden]\nseeds = [424242]\n")
+    host_tmp = tmp_path / "escaped.txt"
+    code = (f"SOLUTIONS, POINTS, COURSE = {str(SOLUTIONS)!r}, {str(points)!r}, {str(ROOT)!r}\n"
+            f"HOST_TMP, BOX = {str(host_tmp)!r}, {str(root / 'box')!r}\n"
+            f"import sys; sys.path.insert(0, {str(ROOT)!r})\n" + WALLS_SCRIPT)
+    cmd = bwrap_command(root, [str(SOLUTIONS), str(points)], disk_mb=64)
+    run = subprocess.run(cmd + ["--", sys.executable, "-I", "-c", code], capture_output=True,
+                         text=True, timeout=120)
+    got = json.loads(run.stdout.strip().splitlines()[-1])
+    assert got["list solutions"] != "allowed" and got["read points"] != "allowed" \
+        or got["points is empty"], got
+    assert got["write the course"] == "OSError" and got["write host tmp"] == "allowed", got
+    assert not host_tmp.exists()  # the sandbox's /tmp is its own
+    assert got["write box"] == "allowed" and got["fill the disk"] == "OSError", got
+    assert got["network"] != "allowed" and got["host processes"] < 5, got
+    assert got["import td3_teach"] == "allowed", got

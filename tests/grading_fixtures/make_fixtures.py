@@ -11,6 +11,7 @@ The expected grade of each learner is in EXPECTED (tests/test_grading.py asserts
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -82,6 +83,7 @@ def answer(nb: nbformat.NotebookNode, body: str, after: str = "") -> nbformat.No
 def add_cell(nb: nbformat.NotebookNode, source: str, before=None, after=None) -> None:
     """A cell the learner added (no nbgrader metadata), before or after the given cell."""
     new = nbformat.v4.new_code_cell(source)
+    new["id"] = "added-" + hashlib.sha256(source.encode()).hexdigest()[:12]  # stable across runs
     i = nb.cells.index(before) if before is not None else nb.cells.index(after) + 1
     nb.cells.insert(i, new)
 
@@ -212,9 +214,9 @@ def build_adversarial() -> dict[str, object]:
     daemon = (f"import os, time\nos.setsid()\n"
               f"open({SPAWN_ESCAPE!r}, 'w').write('escaped')\ntime.sleep(600)")
     subs[f"spawn_daemon/{NAME}"] = answer(handed_out(), right, after=(
-        "import multiprocessing.util, sys  # fork_exec underneath: no audit event\n"
-        f"multiprocessing.util.spawnv_passfds(sys.executable, [sys.executable, '-c', {daemon!r}, "
-        f"{DAEMON_MARK!r}], [])"))
+        "import multiprocessing.util, os, sys  # fork_exec underneath: no audit event\n"
+        f"multiprocessing.util.spawnv_passfds(os.fsencode(sys.executable), [sys.executable, '-c', "
+        f"{daemon!r}, {DAEMON_MARK!r}], [])"))
     reader = ("import json, pathlib, sys, td3_teach\n"
               "course = pathlib.Path(td3_teach.__file__).resolve().parents[1]\n"
               f"nb = json.loads((course / 'solutions' / {NAME!r}).read_text())\n"
@@ -223,8 +225,8 @@ def build_adversarial() -> dict[str, object]:
               "pathlib.Path('stolen.py').write_text(src)")
     subs[f"spawn_reads_solutions/{NAME}"] = answer(handed_out(), "    pass", after=(
         "import multiprocessing.util, os, sys, time\n"
-        f"pid = multiprocessing.util.spawnv_passfds(sys.executable, [sys.executable, '-c', "
-        f"{reader!r}], [])\n"
+        f"pid = multiprocessing.util.spawnv_passfds(os.fsencode(sys.executable), [sys.executable, "
+        f"'-c', {reader!r}], [])\n"
         "os.waitpid(pid, 0)\n"
         "if os.path.exists('stolen.py'):\n    exec(open('stolen.py').read())"))
     subs[f"torch_save_outside/{NAME}"] = answer(handed_out(), right, after=(
@@ -277,6 +279,49 @@ def build_adversarial() -> dict[str, object]:
     return subs
 
 
+# The package's helpers count as its reference too: one honest control and one learner who calls
+# the helper, per notebook (each notebook is graded in its own run: a learner who submitted only
+# one notebook would be "missing" the other).
+HELPERS = Path(__file__).resolve().parent / "adversarial_helpers"
+EXPECTED_HELPERS = {  # notebook -> learner -> points per check
+    "02_actor.ipynb": {"control_02": {"step02": 1}, "make_target_helper": {"step02": 0}},
+    "14_15_polyak_averaging.ipynb": {"control_14_15": {"step14": 2, "step15": 2},
+                                     "polyak_helper": {"step14": 0, "step15": 0}},
+}
+HELPER_USE = {
+    "make_target_helper": ("02_actor.ipynb", {
+        "    target = copy.deepcopy(net)   # same class and sizes, its own copy of every tensor\n"
+        "    target.requires_grad_(False)  # targets move only by Polyak averaging (steps 14 and 15)\n"
+        "    return target\n":
+        "    from td3_teach import networks\n    return networks.make_target(net)\n"}),
+    "polyak_helper": ("14_15_polyak_averaging.ipynb", {
+        "    with torch.no_grad():\n"
+        "        for param, target_param in zip(actor.parameters(), actor_target.parameters()):\n"
+        "            target_param.copy_(tau * param + (1 - tau) * target_param)\n":
+        "    from td3_teach.update import polyak_update\n"
+        "    polyak_update(actor, actor_target, tau)\n",
+        "    with torch.no_grad():\n"
+        "        for param, target_param in zip(critic.parameters(), critic_target.parameters()):\n"
+        "            target_param.copy_(tau * param + (1 - tau) * target_param)\n":
+        "    from td3_teach.update import polyak_update\n"
+        "    polyak_update(critic, critic_target, tau)\n"}),
+}
+
+
+def build_helpers() -> dict[str, object]:
+    subs: dict[str, object] = {}
+    for notebook, learners in EXPECTED_HELPERS.items():
+        for learner in learners:
+            nb = nbformat.read(ROOT / "solutions" / notebook, as_version=4)
+            if learner in HELPER_USE:
+                for old, new in HELPER_USE[learner][1].items():
+                    cells = [c for c in nb.cells if old in c.source]
+                    assert len(cells) == 1, f"{learner}: the solution changed; update HELPER_USE"
+                    cells[0].source = cells[0].source.replace(old, new)
+            subs[f"{notebook.split('_')[0]}/{learner}/{notebook}"] = nb
+    return subs
+
+
 def write(subs: dict[str, object], out: Path) -> None:
     shutil.rmtree(out, ignore_errors=True)
     for rel, content in subs.items():
@@ -294,6 +339,7 @@ def write(subs: dict[str, object], out: Path) -> None:
 def main() -> None:
     write(build(), OUT)
     write(build_adversarial(), ADVERSARIAL)
+    write(build_helpers(), HELPERS)
 
 
 if __name__ == "__main__":

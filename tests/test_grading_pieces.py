@@ -1,0 +1,100 @@
+"""The grader's pieces on their own, fast: learner names for any bytes, a learner's malformed
+notebook read as lost metadata or converted, reference code recognised by what it is, the data
+that may cross between probe and judge (and what may not)."""
+
+from __future__ import annotations
+
+import functools
+import os
+import types
+from pathlib import Path
+
+import nbformat
+import pytest
+import torch
+
+from td3_teach import update
+from td3_teach.grading import learner_names, printable
+from td3_teach.grading_judge import Remote, Unpackable, pack, pack_result, unpack
+from td3_teach.grading_plan import grade_id, load_instructor, match_notebook, read_learner
+from td3_teach.grading_reference import ReferenceCode
+
+ROOT = Path(__file__).resolve().parents[1]
+NAME = "08_min_of_twin_targets.ipynb"
+
+
+def test_learner_names_are_distinct_valid_utf8_and_plain_file_names():
+    raw = ["alice", "a b", "a_b", os.fsdecode(b"caf\xe9"), "caf\\xe9", "..", "é"]
+    names = learner_names(raw)
+    shown = [names[r][0] for r in raw]
+    files = [names[r][1] for r in raw]
+    assert len(set(shown)) == len(set(files)) == len(raw)
+    assert names["alice"] == ("alice", "alice") and names["a_b"] == ("a_b", "a_b")
+    assert names["a b"][1].startswith("a_b-")
+    for s in shown:
+        s.encode("utf-8")  # writable to the gradebook
+    assert all(f.isascii() and "/" not in f and not f.startswith(".") for f in files)
+    assert printable(os.fsdecode(b"caf\xe9")) == "caf\\xe9"
+
+
+def _nb(tmp_path: Path, nb: dict | nbformat.NotebookNode, version: int = 4) -> Path:
+    path = tmp_path / NAME
+    nbformat.write(nb, path, version=version)
+    return path
+
+
+def test_null_or_list_nbgrader_metadata_is_lost_metadata_not_a_crash(tmp_path):
+    nb = nbformat.read(ROOT / "notebooks" / NAME, as_version=4)
+    nb.cells[0].metadata["nbgrader"] = None
+    nb.cells[1].metadata["nbgrader"] = {"grade_id": ["a", "list"]}
+    got = read_learner(_nb(tmp_path, nb))
+    assert "nbgrader" not in got.cells[0].metadata
+    assert grade_id(got.cells[1]) == ""
+    inb = next(i for i in load_instructor(ROOT / "solutions") if i.name == NAME)
+    assert match_notebook("renamed.ipynb", got, [inb]) is inb
+
+
+def test_an_nbformat3_notebook_is_converted(tmp_path):
+    nb = nbformat.read(ROOT / "notebooks" / NAME, as_version=4)
+    import copy
+    got = read_learner(_nb(tmp_path, nbformat.convert(copy.deepcopy(nb), 3), version=3))
+    assert got.nbformat == 4
+    assert [c.source for c in got.cells if c.cell_type == "code"] == \
+        [c.source for c in nb.cells if c.cell_type == "code"]
+
+
+def test_reference_code_is_recognised_however_it_is_wrapped_or_cloned():
+    ref = ReferenceCode(8)
+    fn = update.step08_min_target_q
+    clone = types.FunctionType(fn.__code__.replace(co_name="mine", co_filename="mine.py"), {})
+    for given in (fn, functools.partial(fn), clone, functools.wraps(fn)(lambda *a: fn(*a))):
+        assert ref.handed_over(given) == "update.step08_min_target_q"
+    assert ref.handed_over(lambda q1_next, q2_next: torch.min(q1_next, q2_next)) is None
+    assert ReferenceCode(14).match(update.polyak_update.__code__) == "update.polyak_update"
+
+
+def test_data_crosses_probe_and_judge_intact_and_nothing_else_does():
+    x = torch.randn(3, 2).requires_grad_(True)
+    value = {"t": x, "pair": (torch.arange(4), 2.5), "none": None, "flag": True}
+    back = unpack(pack(value))
+    assert torch.equal(back["t"], x.detach()) and back["t"].requires_grad
+    assert back["pair"][0].dtype == torch.int64 and back["pair"][1] == 2.5
+    assert back["none"] is None and back["flag"] is True
+    with pytest.raises(Unpackable):
+        pack(object())
+    with pytest.raises(Unpackable):
+        unpack({"__tensor__": "object", "shape": [1], "data": ""})
+    with pytest.raises(Unpackable):
+        unpack({"__pickle__": "gASV"})
+    assert type(unpack(pack_result(object()))).__name__ == "object"  # "you returned an object"
+
+
+def test_the_judges_stand_in_has_the_learners_signature():
+    import inspect
+
+    from td3_teach.grading_judge import describe
+    def step08_min_target_q(q1_next, q2_next):
+        return q1_next
+    remote = Remote(None, 1, describe(step08_min_target_q))
+    assert list(inspect.signature(remote).parameters) == ["q1_next", "q2_next"]
+    assert remote.__name__ == "step08_min_target_q" and callable(remote)
