@@ -163,6 +163,7 @@ BAD_OPTIONS = {
     "--timeout-notebook 0": (["--timeout-notebook", "0"], "--timeout-notebook"),
     "--memory-mb 1": (["--memory-mb", "1"], "--memory-mb"),
     "--jobs 0": (["--jobs", "0"], "--jobs"),
+    "--timeout-cell abc": (["--timeout-cell", "abc"], "--timeout-cell"),  # argparse's own error
 }
 
 
@@ -170,8 +171,11 @@ BAD_OPTIONS = {
 def test_bad_options_are_refused_in_one_line(tmp_path, capsys, case):
     argv, named = BAD_OPTIONS[case]
     (tmp_path / "subs").mkdir()
-    code = cli.main(["grade", str(tmp_path / "subs"), "--out", str(tmp_path / "out"),
-                     "--solutions", str(SOLUTIONS), *argv])
+    try:
+        code = cli.main(["grade", str(tmp_path / "subs"), "--out", str(tmp_path / "out"),
+                         "--solutions", str(SOLUTIONS), *argv])
+    except SystemExit as e:  # argparse's own errors exit
+        code = e.code
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1, err
     assert named in err and "Fix:" in err
