@@ -293,3 +293,19 @@ def test_bubblewrap_shows_only_the_submission_writable_and_hides_the_course(tmp_
     assert got["write box"] == "allowed" and got["fill the disk"] == "OSError", got
     assert got["network"] != "allowed" and got["host processes"] < 5, got
     assert got["import td3_teach"] == "allowed", got
+
+
+def test_without_bubblewrap_the_judge_still_decides(tmp_path, monkeypatch):
+    """Where bubblewrap is missing the grader says so, and probe-then-judge still holds: the
+    forged check earns nothing, the honest control keeps its point."""
+    from td3_teach import grading_sandbox
+    monkeypatch.setitem(grading_sandbox._BWRAP, "path", None)
+    subs = tmp_path / "subs"
+    for learner in (CONTROL, "frame_walk_patch"):
+        shutil.copytree(ADVERSARIAL / learner, subs / learner)
+    out = tmp_path / "out"
+    assert _grade(subs, out) == 0
+    with open(out / "gradebook.csv", newline="", encoding="utf-8") as f:
+        rows = {r["learner"]: r["step08"] for r in csv.DictReader(f)}
+    assert rows == {CONTROL: "1", "frame_walk_patch": "0"}
+    assert "no OS sandbox" in json.loads((out / "summary.json").read_text())["sandbox"]
