@@ -19,7 +19,16 @@ paying torch's import each time. Two kinds of job:
     text play no part) on seed 0 and the hidden seeds, then the hidden checks of
     ``grading_hidden``. Before and after every call the snapshot is compared: any change is
     "tampered" and no later check counts. Results go, one JSON line each with a per-job token,
-    to a file the learner's code cannot open.
+    to a file the learner's code cannot open. For the checks of ``grading_judge.REMOTE`` this
+    process is only the *probe*: it hands the learner's functions to the judge and answers its
+    calls (``ask_judge``); the verdict is the judge's.
+
+``judge``
+    ``grading_judge.serve``: the other half of probe-then-judge, forked from a server that never
+    runs learner code, outside the sandbox.
+
+With bubblewrap, ``BwrapRunner`` replaces the fork server for ``execute`` and ``check``: each
+job is a fresh Python inside its own bubblewrap (``run_one``).
 """
 
 from __future__ import annotations
@@ -693,12 +702,14 @@ def run_checks(job: dict) -> int:
                        "there for the later notebooks.")
         return verdict
 
-    def ask_judge(name: str, args: tuple, kwargs: dict, cell: int) -> None:
+    def ask_judge(name: str, args: tuple, kwargs: dict, cell: int,
+                  ref: ReferenceCode | None) -> None:
         """Probe, then judge (grading_judge): hand the check's arguments over and answer the
         judge's calls until it has its verdict. The verdict never comes back here."""
         import torch
 
-        from .grading_judge import Unpackable, describe, pack, pack_result, set_rng_state, rng_state, unpack
+        from .grading_judge import (Unpackable, describe, pack, pack_result, rng_state,
+                                    set_rng_state, unpack)
         if not check_integrity():
             emit({"type": "step", "check": name, "passed": False, "message": "Not graded: the "
                   "grader's checks or torch were modified before this check ran."})
@@ -722,7 +733,6 @@ def run_checks(job: dict) -> int:
                   "cannot hand to its judge. Pass what the check cell passes."})
             return
         msg["handles"] = handles
-        ref = ReferenceCode(step_number(name)) if step_number(name) else None
         link.send(msg)
         while True:
             req = link.recv(None)
@@ -767,8 +777,7 @@ def run_checks(job: dict) -> int:
                       "not your code."})
                 return
         if link is not None and name in job["judge"]["remote"]:
-            return ask_judge(name, args, kwargs, current["cell"])
-        title = check_label(name)
+            return ask_judge(name, args, kwargs, current["cell"], ref)
         check = checks.get(name)
         if check is None:
             emit({"type": "step", "check": name, "passed": False, "grader_error": True,
