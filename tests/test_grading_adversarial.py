@@ -309,3 +309,19 @@ def test_without_bubblewrap_the_judge_still_decides(tmp_path, monkeypatch):
         rows = {r["learner"]: r["step08"] for r in csv.DictReader(f)}
     assert rows == {CONTROL: "1", "frame_walk_patch": "0"}
     assert "no OS sandbox" in json.loads((out / "summary.json").read_text())["sandbox"]
+
+
+def test_hidden_seeds_never_reach_the_learners_process(tmp_path):
+    """A cell that walks the stack for the grader's job and raises what it finds into its own
+    feedback finds no hidden seed: for a notebook whose checks are all judged outside, the seeds
+    of the private --points file are only ever in the judge."""
+    subs = tmp_path / "subs"
+    shutil.copytree(ADVERSARIAL / "frame_walk_seeds", subs / "frame_walk_seeds")
+    points = tmp_path / "private_points.toml"
+    points.write_text("[hidden]\nseeds = [424242, 515151]\n")
+    out = tmp_path / "out"
+    assert _grade(subs, out, "--points", str(points)) == 0
+    text = (out / "feedback" / "frame_walk_seeds.md").read_text()
+    assert "raised RuntimeError: seeds:" in text, text  # the walk ran
+    assert "424242" not in text and "515151" not in text, text
+    assert "Step 8 ✓ 1 / 1" in text

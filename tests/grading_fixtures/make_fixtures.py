@@ -184,6 +184,7 @@ EXPECTED_ADVERSARIAL = {
     "ref_stack_inspect": (0, "ok"),
     # 4. judgement in the learner's process
     "frame_walk_patch": (0, "ok"),
+    "frame_walk_seeds": (1, "cell errors"),  # keeps its point; finds no hidden seed
     # 5. honest learners keep their points
     "helper_cell_calls_check": (1, "ok"),
     "run_i_helper": (1, "ok"),
@@ -263,6 +264,15 @@ def build_adversarial() -> dict[str, object]:
         "        if _name == 'hidden' and isinstance(_v, dict):\n"
         "            _v.clear()\n"
         "    _f = _f.f_back"))
+
+    subs[f"frame_walk_seeds/{NAME}"] = answer(handed_out(), right, after=(
+        "import sys\n"
+        "_found, _f = [], sys._getframe()\n"
+        "while _f is not None:\n"
+        "    _found += [repr(v['seeds']) for v in _f.f_locals.values()\n"
+        "               if isinstance(v, dict) and 'seeds' in v]\n"
+        "    _f = _f.f_back\n"
+        "raise RuntimeError('seeds: ' + ' '.join(_found))  # into the feedback"))
 
     nb = answer(handed_out(), "    return smaller(q1_next, q2_next)")
     add_cell(nb, "def smaller(a, b):\n    return torch.min(a, b)\n\n"
