@@ -3,7 +3,11 @@
 A check runs in a fixed order (signature -> types and shapes -> invariants -> values against the
 package's reference on a fixed seed) and stops at the first problem. A failure is a
 ``CheckFailed`` whose message says what is wrong (expected vs got), why it matters for TD3, and a
-hint that does not give the answer away. In Jupyter it renders as a short red box (the cell still
+hint that does not give the answer away. Hints come in tiers: ``hint=("the idea", "a more concrete
+pointer")`` shows the idea the first time a learner meets that failure and the concrete pointer
+when the same failure comes back; no tier ever holds a line of the solution's code (a test runs
+every message the mutation tests produce through a detector, ``tests/solution_code.py``). A pass
+is a ``CheckPassed``; its ``after`` text (how it is done, the lecture's bug) is shown only then. In Jupyter it renders as a short red box (the cell still
 counts as failed, for nbval and for graders), through IPython's ``_render_traceback_`` hook;
 elsewhere it is plain text.
 """
@@ -13,6 +17,7 @@ from __future__ import annotations
 import html
 import inspect
 import linecache
+import re
 import sys
 import traceback
 from dataclasses import dataclass
@@ -27,13 +32,43 @@ from ..errors import TD3TeachError
 _PACKAGE_DIR = str(Path(__file__).resolve().parents[1])
 
 
+_seen_failures: dict[tuple, int] = {}
+
+
+def _failure_key(step: int, kind: str, problem: str) -> tuple:
+    """The same failure, whatever sizes or values the seed put into its message."""
+    return step, kind, re.sub(r"-?\d+(?:\.\d+)?(?:e-?\d+)?", "#", problem)
+
+
+def reset_hint_tiers() -> None:
+    """Forget which failures were seen: the next failure of each kind shows its first tier again."""
+    _seen_failures.clear()
+
+
 class CheckFailed(TD3TeachError, AssertionError):
     """A learner's step does not do what TD3 needs. Carries the step, problem, why, hint, and the
-    name of the lecture-notes bug it matches, if any."""
+    name of the lecture-notes bug it matches, if any.
 
-    def __init__(self, step: int, problem: str, why: str = "", hint: str = "",
+    ``hint`` is one string, or a pair ``(idea, concrete)``: the first time this failure (same
+    step, same problem up to its numbers) is raised in a session the box shows the idea, and from
+    the second time on the concrete hint. ``hints`` keeps both tiers; ``tier`` says which is shown.
+    """
+
+    def __init__(self, step: int, problem: str, why: str = "", hint: str | tuple[str, str] = "",
                  bug: str | None = None) -> None:
-        self.step, self.problem, self.why, self.hint, self.bug = step, problem, why, hint, bug
+        if isinstance(hint, (tuple, list)):
+            if len(hint) != 2:
+                raise ValueError("hint must be a string or a pair (idea, concrete hint)")
+            self.hints: tuple[str, ...] = (str(hint[0]), str(hint[1]))
+        else:
+            self.hints = (hint,) if hint else ()
+        key = _failure_key(step, type(self).__name__, problem)
+        seen = _seen_failures.get(key, 0)
+        _seen_failures[key] = seen + 1
+        self.tier = min(seen, len(self.hints) - 1) if self.hints else 0
+        self.repeated = seen > 0
+        self.step, self.problem, self.why, self.bug = step, problem, why, bug
+        self.hint = self.hints[self.tier] if self.hints else ""
         super().__init__(self.text())
 
     @property
@@ -49,8 +84,20 @@ class CheckFailed(TD3TeachError, AssertionError):
         if self.why:
             rows.append(("Why it matters", self.why))
         if self.hint:
-            rows.append(("Hint", self.hint))
+            if len(self.hints) > 1 and self.tier == 0:
+                rows.append(("Hint", f"{self.hint} (The same failure again gives a more concrete "
+                             "hint.)"))
+            elif len(self.hints) > 1:
+                rows.append(("Hint, more concrete", self.hint))
+            else:
+                rows.append(("Hint", self.hint))
         return rows
+
+    def all_texts(self) -> list[str]:
+        """Every text of the check's own that this failure can show, all hint tiers included (for
+        the test that no message holds solution code); the learner's own quoted line is left out."""
+        problem = re.sub(r"of your code \(`.*?`\)", "of your code", self.problem)
+        return [problem, self.why, self.bug or "", *self.hints]
 
     def text(self) -> str:
         body = "\n".join(f"{k}: {v}" if k else v for k, v in self.lines())
@@ -74,13 +121,16 @@ class LearnerCodeError(CheckFailed):
 
 @dataclass
 class CheckPassed:
-    """A passing check: one short line saying what was verified."""
+    """A passing check: one short line saying what was verified, then ``after``: what the
+    notebook kept back until now (how it is done, the lecture's bug), shown only on a pass."""
 
     step: int
     verified: str
+    after: str = ""
 
     def text(self) -> str:
-        return f"Step {self.step} ✓ {self.verified}"
+        line = f"Step {self.step} ✓ {self.verified}"
+        return f"{line}\nNow that it passes: {self.after}" if self.after else line
 
     __str__ = text
 
@@ -88,7 +138,10 @@ class CheckPassed:
         return self.text()
 
     def _repr_html_(self) -> str:
-        return _box(f"Step {self.step} ✓ passed", [("", self.verified)], ok=True)
+        rows = [("", self.verified)]
+        if self.after:
+            rows.append(("Now that it passes", self.after))
+        return _box(f"Step {self.step} ✓ passed", rows, ok=True)
 
     def __bool__(self) -> bool:
         return True

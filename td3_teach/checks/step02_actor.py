@@ -186,8 +186,10 @@ def _check_copy(target: Any, net: nn.Module, before: dict, what: str, kind: str)
                           f"{diff[worst]:.3g}, in {worst}).",
                           why="At the start the target must equal the online network exactly; a "
                           "newly built network has weights of its own random initialisation.",
-                          hint="Copy the weights: copy.deepcopy(net), or build the same network and "
-                          "load_state_dict(net.state_dict()).")
+                          hint=("The target starts as an exact copy, weights included.",
+                                "Python's `copy` module can copy a whole module with every tensor "
+                                "in it; or build the same class and load the online network's "
+                                "state dict into it."))
     trainable = [n for n, p in target.named_parameters() if p.requires_grad]
     if trainable:
         raise CheckFailed(STEP, f"The target's parameters still require gradients ({trainable[0]}, "

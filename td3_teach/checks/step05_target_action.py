@@ -85,6 +85,8 @@ def step05(step05_target_action: Callable, seed: int = 0) -> CheckPassed:
                                       "to [-1, 1].", hint="The actor already outputs actions in "
                                       "[-max_action, max_action]: return its output unchanged.")
             expect_close(STEP, a_next, want, "a'", atol=1e-6,
-                         hint="a' = agent.actor_target(batch.s_next), nothing added.")
+                         hint=("a' is the target actor's own output in the next states.",
+                               "Call the agent's target actor network on the batch's next states "
+                               "and return what it gives, unchanged."))
     return CheckPassed(STEP, f"target action: a' = actor_target(s_next), shape ({B}, {A}), "
                        "deterministic, no gradient graph.")

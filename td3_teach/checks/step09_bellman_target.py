@@ -15,7 +15,7 @@ STEP = 9
 DETACH_BUG = ("the lecture's Step 9 remark: `.detach()` 'to avoid graph' (a target that keeps "
               "its graph)")
 DONE_BUG = ("the lecture's `done`: gym's old single flag, which also said 'done' at the time limit;"
-            " `done = terminated or truncated` repeats it with gymnasium")
+            " merging gymnasium's two flags into one repeats it")
 
 
 @guarded(STEP)
@@ -84,12 +84,14 @@ def step09(step09_bellman_target: Callable, terminal_flag: Callable | None = Non
         mistakes = [
             (r + gamma * q, "Terminal transitions still bootstrap: the done mask is missing.",
              "A terminal state has no future: after the robot falls there are no more rewards, so "
-             "the target is the last reward alone.", "Multiply the future part by a 0/1 factor "
-             "that is 0 where terminated is 1."),
+             "the target is the last reward alone.", ("Where the episode ended, the future counts "
+             "for nothing.", "Multiply the future part by a 0/1 factor that is 0 where terminated "
+             "is 1.")),
             (r + gamma * terminated * q, "The done mask is inverted: you bootstrap only where the "
              "episode ENDED and drop the future everywhere else.",
              "terminated is 1.0 at a terminal transition; the future must count where it is 0.",
-             "Which expression is 1 where terminated is 0?"),
+             ("The future must count where terminated is 0.", "Which expression of "
+              "terminated is 1 where terminated is 0, and 0 where it is 1?")),
             (mask * (r + gamma * q), "The done mask also wipes out the reward of terminal "
              "transitions.", "The last reward was really received; only the FUTURE after a "
              "terminal state is zero.", "Apply the mask to the future term only."),

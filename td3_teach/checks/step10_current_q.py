@@ -123,7 +123,8 @@ def step10(step10_current_q: Callable, seed: int = 0) -> CheckPassed:
                               why="The critic concatenates [s, a]; swapped, the state's features "
                               "meet the weights learned for the action and vice versa. No error, "
                               "because only the total width is checked.",
-                              hint="critic(s, a): state first, as in the critic's signature.")
+                              hint=("State first, then action, as in the critic's "
+                                    "signature.", "Swap the two arguments of your call."))
         expect_close(STEP, q1, q1_ref, "q1", why="q1 must be the online critic's first head at "
                      "the stored (s, a).", hint="Pass s and a to the critic unchanged.")
         expect_close(STEP, q2, q2_ref, "q2", why="q2 must be the online critic's second head at "

@@ -109,7 +109,9 @@ def _diagnose(fn: Callable, critic: Critic, before: dict, fresh: list, stale: li
                           why="torch adds every backward() into .grad; without clearing, each step "
                           "also replays old gradients (the last update's, and the actor loss's from "
                           "step 13), so the critic runs off in stale directions.",
-                          hint="Clear the optimizer's gradients before backward().")
+                          hint=("Old gradients must be forgotten before new ones are computed.",
+                                "The optimizer has a method that sets every .grad of its "
+                                "parameters to zero: call it first, before backward()."))
     if all(close(t, s_, atol=1e-5) for t, s_ in zip(taken, stale)):
         raise CheckFailed(STEP, "The update used only the gradients that were already on the critic, "
                           "not this loss's: step() runs before backward().",
