@@ -92,3 +92,18 @@ def test_a_pass_shows_its_after_text_only_on_passing():
 
 def test_every_step_has_a_notebook_for_the_detector():
     assert {s.notebook for s in STEPS} <= {p.name for p in (CHECKS.parents[1] / "solutions").glob("*.ipynb")}
+
+
+def test_pictures_draw_with_the_learners_code_only_once_its_check_passed(capsys):
+    from td3_teach import update
+    stand_in = checks.for_the_picture(6, None)
+    assert "package's reference" in capsys.readouterr().out
+    with pytest.raises(checks.CheckFailed, match="stand-in"):
+        checks.step06(stand_in)  # the reference, handed to the check, earns nothing
+
+    def mine(a_next, max_action, policy_noise=0.2, noise_clip=0.5):
+        return update.step06_target_policy_noise(a_next, max_action, policy_noise, noise_clip)
+    assert checks.for_the_picture(6, mine) is not mine  # not passed yet
+    checks.step06(mine)
+    assert checks.for_the_picture(6, mine) is mine
+    assert "your code" in capsys.readouterr().out.lower()

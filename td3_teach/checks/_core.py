@@ -169,9 +169,19 @@ def _learner_frame(tb) -> traceback.FrameSummary | None:
     return mine
 
 
+_checking = 0
+
+
+def checking() -> bool:
+    """Is a check running learner code right now? (Pictures' stand-ins refuse to run then.)"""
+    return _checking > 0
+
+
 def call_learner(step: int, what: str, fn: Callable, *args: Any, hint: str = "", **kwargs: Any) -> Any:
     """Call ``fn`` (the learner's code) and turn any exception into a CheckFailed that points at
     the line of the learner's cell that raised it. ``what`` names the call in messages."""
+    global _checking
+    _checking += 1
     try:
         return fn(*args, **kwargs)
     except CheckFailed:
@@ -189,6 +199,8 @@ def call_learner(step: int, what: str, fn: Callable, *args: Any, hint: str = "",
             where = f" at line {frame.lineno} of your code" + (f" (`{line}`)" if line else "")
         raise LearnerCodeError(step, f"{what} raised {type(e).__name__}{where}: "
                                f"{_first_line(str(e))}", hint=hint) from None
+    finally:
+        _checking -= 1
 
 
 def _first_line(s: str, limit: int = 300) -> str:
