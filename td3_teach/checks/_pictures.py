@@ -35,10 +35,10 @@ def _reference(step: int) -> Callable:
     if step == 5:  # the exercise takes the whole agent and batch
         return lambda agent, batch: update.step05_target_action(agent.actor_target, batch.s_next)
     names = {6: "step06_target_policy_noise", 9: "step09_bellman_target",
-             13: "step13_actor_update", 14: "step14_update_actor_target",
+             12: "step12_critic_update", 13: "step13_actor_update", 14: "step14_update_actor_target",
              15: "step15_update_critic_target"}
     if step not in names:
-        raise ValueError(f"No picture draws with step {step}; steps with one: 1, 3, 5, 6, 9, 13-15.")
+        raise ValueError(f"No picture draws with step {step}; steps with one: 1, 3, 5, 6, 9, 12-15.")
     return getattr(update, names[step])
 
 

@@ -15,6 +15,11 @@ from ._networks import build, grads_of, require_linears, require_module_class
 from ._seeded import randint, seeded, sizes
 
 STEP = 2
+AFTER = ("the lecture wrote `x = self.layer_3(x) * torch.tanh(self.max_action)`: tanh of a "
+         "constant, so nothing bounds the output (and with a float max_action it does not even "
+         "run; the picture below draws it). It also wrote "
+         "`actor_target.load_state_dict(self.actor.state_dict)`, forgetting the call parentheses "
+         "of state_dict().")
 LECTURE_BUG = "the lecture's `layer_3(x) * torch.tanh(max_action)`"
 MAX_ACTIONS = (0.5, 2.0, 2.5, 3.0, 0.75, 1.5)  # never 1.0: the scaling must show
 
@@ -240,4 +245,4 @@ def step02(Actor: Any, make_target: Callable | None = None, seed: int = 0) -> Ch
         if make_target is not None:
             _check_make_target(make_target, actor, s, S, A)
             verified += "; make_target: an exact, independent, frozen copy (of an actor and a critic)"
-    return CheckPassed(STEP, verified + ".")
+    return CheckPassed(STEP, verified + ".", after=AFTER)

@@ -15,6 +15,10 @@ from ._networks import build, grads_of, require_linears, require_module_class
 from ._seeded import randint, seeded, sizes
 
 STEP = 3
+AFTER = ("the lecture's first listing ended each head with `nn.Linear(300, action_dim)`: "
+         "action_dim \"Q-values\" per (state, action) pair, a known bug (its handwritten notes have "
+         "the one output you wrote). The notes also indented `def forward` inside `__init__`, so "
+         "the class had no forward at all.")
 LECTURE_BUG = "the lecture's `nn.Linear(300, action_dim)` as the last layer of each head"
 WHY_TWO = ("Clipped double Q-learning (steps 7-8) takes the minimum of two estimates whose errors "
            "differ; heads that share layers, or weights, make the same errors, and the minimum "
@@ -184,4 +188,5 @@ def step03(Critic: Any, seed: int = 0) -> CheckPassed:  # noqa: N803
             expect_close(STEP, q1_alone, q1, "critic.Q1(s, a)",
                          hint="Q1(s, a) must compute exactly the first value of forward(s, a).")
     return CheckPassed(STEP, f"twin critics: two independent heads Linear({S + A}, 400) -> 300 -> 1, "
-                       f"forward -> (q1, q2) each ({B}, 1), Q1 = head 1, gradients flow.")
+                       f"forward -> (q1, q2) each ({B}, 1), Q1 = head 1, gradients flow.",
+                       after=AFTER)

@@ -12,6 +12,9 @@ from ._update_helpers import call_update, close, generator, guarded, sizes
 from .. import update
 
 STEP = 9
+AFTER = ("the lecture cut the target from the graph with `.detach()` \"to avoid graph\"; the "
+         "package computes steps 5 to 9 under `torch.no_grad()` (see `train_step`), which never "
+         "builds the graph in the first place.")
 DETACH_BUG = ("the lecture's Step 9 remark: `.detach()` 'to avoid graph' (a target that keeps "
               "its graph)")
 DONE_BUG = ("the lecture's `done`: gym's old single flag, which also said 'done' at the time limit;"
@@ -116,7 +119,8 @@ def step09(step09_bellman_target: Callable, terminal_flag: Callable | None = Non
         _check_terminal_flag(terminal_flag)
         flags = "; stored flag = terminated only, time-limit truncations still bootstrap"
     return CheckPassed(STEP, f"Bellman target: shape ({B}, 1), y = r + gamma (1 - terminated) "
-                       f"min Q' with gamma={gamma}, no gradient into y{flags}.")
+                       f"min Q' with gamma={gamma}, no gradient into y{flags}.",
+                       after=AFTER)
 
 
 def _check_terminal_flag(fn: Callable) -> None:

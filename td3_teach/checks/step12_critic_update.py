@@ -15,6 +15,14 @@ from .. import update
 from ..networks import Actor, Critic
 
 STEP = 12
+AFTER = ("the three calls are `critic_optimizer.zero_grad()`, `critic_loss.backward()`, "
+         "`critic_optimizer.step()`, in that order. zero_grad comes FIRST, not last, because "
+         "something else touches the critic's gradients between two critic updates: the actor's "
+         "loss of step 13 is computed through the critic, so its backward() leaves gradients on "
+         "the critic's weights too; clearing right before backward() makes the step use this "
+         "loss's gradient and nothing else. The lecture had the right idea with a typo: "
+         "`self.critic_optimizer.zero.grad()` raises AttributeError: 'Adam' object has no "
+         "attribute 'zero'.")
 LR = 0.05  # plain SGD in the check: a step is exactly lr * gradient, so each mistake has a signature
 
 
@@ -67,7 +75,8 @@ def step12(step12_critic_update: Callable, seed: int = 0) -> CheckPassed:
                                   hint="zero_grad, then backward, then step: once each.")
     return CheckPassed(STEP, "critic update: each call moves the critic by exactly one optimizer "
                        "step on its own loss's gradient (leftover gradients cleared first), twice "
-                       "in a row.")
+                       "in a row.",
+                       after=AFTER)
 
 
 def _diagnose(fn: Callable, critic: Critic, before: dict, fresh: list, stale: list, it: int) -> None:

@@ -14,6 +14,10 @@ from .. import update
 from ..networks import Actor, Critic
 
 STEP = 13
+AFTER = ("the lecture notes wrote `actor_loss = self.critic.Q1(state, self.actor(state)).mean()`, "
+         "without the minus sign: an actor trained that way descends Q1 and learns the worst "
+         "actions it can find (the picture below draws both). Their other typos: "
+         "`self.actor_optimizer.grad_zero()` and `self.actor_optimizer.steo()`.")
 LR = 1e-3
 MINUS_BUG = ("the lecture notes' `actor_loss = self.critic.Q1(state, self.actor(state)).mean()`, "
              "without the minus sign")
@@ -137,7 +141,8 @@ def step13(step13_actor_update: Callable, seed: int = 0) -> CheckPassed:
                                 "opposite sign."), bug=MINUS_BUG)
     return CheckPassed(STEP, f"actor update: loss = -mean Q1(s, actor(s)); three updates match the "
                        f"reference, Q1 of the actor's actions rose ({q_start:.4g} -> {q_end:.4g}), "
-                       "critic weights untouched.")
+                       "critic weights untouched.",
+                       after=AFTER)
 
 
 def _diagnose_objective(loss: torch.Tensor, q1: torch.Tensor, q2: torch.Tensor, B: int) -> None:
