@@ -45,6 +45,10 @@ def reset_hint_tiers() -> None:
     _seen_failures.clear()
 
 
+_checked: dict[int, set[int]] = {}    # step -> ids of the learner's callables its running check took
+_passed_on: dict[int, set[int]] = {}  # step -> ids of those its last passing check took
+
+
 class CheckFailed(TD3TeachError, AssertionError):
     """A learner's step does not do what TD3 needs. Carries the step, problem, why, hint, and the
     name of the lecture-notes bug it matches, if any.
@@ -68,6 +72,7 @@ class CheckFailed(TD3TeachError, AssertionError):
         self.tier = min(seen, len(self.hints) - 1) if self.hints else 0
         self.repeated = seen > 0
         self.step, self.problem, self.why, self.bug = step, problem, why, bug
+        _checked.pop(step, None)
         self.hint = self.hints[self.tier] if self.hints else ""
         super().__init__(self.text())
 
@@ -127,6 +132,9 @@ class CheckPassed:
     step: int
     verified: str
     after: str = ""
+
+    def __post_init__(self) -> None:
+        _passed_on[self.step] = _checked.pop(self.step, set())  # for checks.for_the_picture
 
     def text(self) -> str:
         line = f"Step {self.step} ✓ {self.verified}"
@@ -213,6 +221,7 @@ def require_callable(step: int, obj: Any, name: str, params: list[str] | None = 
     (after ``self``). Catches a cell not run yet (None) and a changed signature."""
     if obj is None:
         raise CheckFailed(step, f"{name} is None. Did you run the exercise cell above?")
+    _checked.setdefault(step, set()).add(id(obj))
     if not callable(obj):
         raise CheckFailed(step, f"{name} should be a function or class; got "
                           f"{type(obj).__name__}.", hint="Pass the function itself, without calling it.")

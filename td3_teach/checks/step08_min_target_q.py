@@ -8,14 +8,18 @@ import torch
 
 from ._core import CheckPassed, CheckFailed, as_tensor, call_learner, expect_close, expect_shape, \
     require_callable
+from ._predictions import check_value
 from .. import update
 
 STEP = 8
 
 
-def step08(step08_min_target_q: Callable, seed: int = 0) -> CheckPassed:
+def step08(step08_min_target_q: Callable, step08_prediction: Callable | None = None,
+           seed: int = 0) -> CheckPassed:
     """Check ``step08_min_target_q(q1_next, q2_next) -> (B, 1)``: elementwise min, no gradient
-    tricks, shape kept. ``seed`` varies the batch (graders use other seeds)."""
+    tricks, shape kept. ``seed`` varies the batch (graders use other seeds). With
+    ``step08_prediction() -> "A" | "B" | "same"``, also the notebook's prediction: which of two
+    batches with the same mean target values gets the larger mean target after step 8."""
     fn = step08_min_target_q
     require_callable(STEP, fn, "step08_min_target_q", ["q1_next", "q2_next"])
     g = torch.Generator().manual_seed(seed)
@@ -54,7 +58,23 @@ def step08(step08_min_target_q: Callable, seed: int = 0) -> CheckPassed:
                           "over actions; the min is what counters overestimation (paper, 4.2).",
                           hint=("Not a blend of the two: one of them, per row.", "Which single "
                                 "value of the two is the cautious one?"))
+    predicted = ""
+    if step08_prediction is not None:
+        # Batch A: the two target critics agree; batch B: they disagree, with the same mean.
+        qa, qb1, qb2 = torch.full((2, 1), 2.0), torch.tensor([[0.0], [4.0]]), torch.tensor([[4.0], [0.0]])
+        ya = call_learner(STEP, "step08_min_target_q on batch A", fn, qa.clone(), qa.clone()).mean()
+        yb = call_learner(STEP, "step08_min_target_q on batch B", fn, qb1, qb2).mean()
+        answer = "A" if ya > yb + 1e-6 else "B" if yb > ya + 1e-6 else "same"
+        predicted = check_value(
+            STEP, step08_prediction, "which batch gets the larger mean target", answer,
+            why="Both batches have the same average of Q1' and Q2'. What differs is how much "
+            "the two critics disagree, and the minimum reacts to exactly that.",
+            hint=("Work out step 8 on both rows of each batch by hand.", "In batch B each row "
+                  "has one critic at 0 and one at 4; in batch A both say 2."))
     expect_close(STEP, out, want, "The result", hint=("Compare the two tensors elementwise.", "Shape (B, 1) in, (B, 1) out; each "
                        "output row comes from the same row of the two inputs."))
     return CheckPassed(STEP, f"min of twin targets: shape ({B}, 1), elementwise minimum of Q1' and "
-                       "Q2'.")
+                       "Q2'" + (predicted or "."),
+                       after="the more the two target critics disagree, the lower the target: "
+                       "clipped double Q is most pessimistic exactly where the estimates are "
+                       "least certain." if predicted else "")
