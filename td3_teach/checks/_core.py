@@ -7,9 +7,9 @@ hint that does not give the answer away. Hints come in tiers: ``hint=("the idea"
 pointer")`` shows the idea the first time a learner meets that failure and the concrete pointer
 when the same failure comes back; no tier ever holds a line of the solution's code (a test runs
 every message the mutation tests produce through a detector, ``tests/solution_code.py``). A pass
-is a ``CheckPassed``; its ``after`` text (how it is done, the lecture's bug) is shown only then. In Jupyter it renders as a short red box (the cell still
-counts as failed, for nbval and for graders), through IPython's ``_render_traceback_`` hook;
-elsewhere it is plain text.
+is a ``CheckPassed``; its ``after`` text (how it is done, the lecture's bug) is shown only then.
+In Jupyter a failure renders as a short red box (the cell still counts as failed, for nbval and
+for graders), through IPython's ``_render_traceback_`` hook; elsewhere it is plain text.
 """
 
 from __future__ import annotations

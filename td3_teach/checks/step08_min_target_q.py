@@ -61,7 +61,8 @@ def step08(step08_min_target_q: Callable, step08_prediction: Callable | None = N
     predicted = ""
     if step08_prediction is not None:
         # Batch A: the two target critics agree; batch B: they disagree, with the same mean.
-        qa, qb1, qb2 = torch.full((2, 1), 2.0), torch.tensor([[0.0], [4.0]]), torch.tensor([[4.0], [0.0]])
+        qa = torch.full((2, 1), 2.0)
+        qb1, qb2 = torch.tensor([[0.0], [4.0]]), torch.tensor([[4.0], [0.0]])
         ya = call_learner(STEP, "step08_min_target_q on batch A", fn, qa.clone(), qa.clone()).mean()
         yb = call_learner(STEP, "step08_min_target_q on batch B", fn, qb1, qb2).mean()
         answer = "A" if ya > yb + 1e-6 else "B" if yb > ya + 1e-6 else "same"
@@ -71,7 +72,8 @@ def step08(step08_min_target_q: Callable, step08_prediction: Callable | None = N
             "the two critics disagree, and the minimum reacts to exactly that.",
             hint=("Work out step 8 on both rows of each batch by hand.", "In batch B each row "
                   "has one critic at 0 and one at 4; in batch A both say 2."))
-    expect_close(STEP, out, want, "The result", hint=("Compare the two tensors elementwise.", "Shape (B, 1) in, (B, 1) out; each "
+    expect_close(STEP, out, want, "The result",
+                 hint=("Compare the two tensors elementwise.", "Shape (B, 1) in, (B, 1) out; each "
                        "output row comes from the same row of the two inputs."))
     return CheckPassed(STEP, f"min of twin targets: shape ({B}, 1), elementwise minimum of Q1' and "
                        "Q2'" + (predicted or "."),
