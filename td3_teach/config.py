@@ -1,12 +1,35 @@
 """TD3's hyperparameters in one typed dataclass, each documented with what it does to learning.
 
-Defaults are those of the paper (Fujimoto et al., 2018, Table 3) and its authors' code
-(github.com/sfujim/TD3). Where the lecture notes differ, the field says so.
+The defaults are a mix, chosen one by one: the paper (Fujimoto et al., 2018, Section 6.1 and its
+appendix) and the authors' maintained code (github.com/sfujim/TD3, whose README says it "is no
+longer exactly representative of the code used in the paper"). ``HYPERPARAMETERS`` below is the
+one table of paper vs authors' code vs this course, with the reason for every choice; notebook
+00 shows it and ``tests/test_hyperparameter_table.py`` keeps its "course" column equal to the
+defaults of ``TD3Config``, ``RunSettings`` and ``networks``. Where the lecture notes differ, the
+field says so.
+
+=====================  ==========================  ==========================  ============
+hyperparameter         paper                       authors' code               this course
+=====================  ==========================  ==========================  ============
+hidden layers          400, 300                    256, 256                    400, 300
+learning rates         1e-3 (Adam)                 3e-4 (Adam)                 3e-4 (Adam)
+batch_size             100                         256                         256
+discount (gamma)       0.99                        0.99                        0.99
+tau                    0.005                       0.005                       0.005
+policy_noise, clip     0.2, 0.5                    0.2, 0.5 x max_action       0.2, 0.5 x max_action
+policy_freq (d)        2                           2                           2
+replay memory          entire history              1e6                         1e6
+warm-up steps          1e4 (HalfCheetah, Ant),     25e3                        25e3
+                       1e3 (others)
+exploration noise      N(0, 0.1)                   0.1 x max_action            0.1 x max_action
+evaluation             10 episodes / 5e3 steps     10 episodes / 5e3 steps     same
+=====================  ==========================  ==========================  ============
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
+from typing import NamedTuple
 
 
 @dataclass
@@ -87,3 +110,78 @@ class TD3Config:
     def from_dict(cls, d: dict) -> "TD3Config":
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in known})
+
+
+class Hyperparameter(NamedTuple):
+    """One row of the table: the paper's value, the authors' code's, this course's, and why."""
+
+    name: str
+    paper: str
+    authors_code: str
+    course: str
+    why: str
+    where: str  # where the course's value is set in the package
+
+
+HYPERPARAMETERS: tuple[Hyperparameter, ...] = (
+    Hyperparameter("hidden layers (actor and each critic)", "400, 300 (Section 6.1)",
+                   "256, 256 (TD3.py)", "400, 300",
+                   "The paper's sizes, with the lecture's layer names: the course builds the "
+                   "paper's networks and compares with the paper's results.",
+                   "networks.Actor, networks.Critic"),
+    Hyperparameter("optimizer, learning rates", "Adam, 1e-3 for actor and critic (Section 6.1)",
+                   "Adam, 3e-4 (TD3.py)", "Adam, 3e-4",
+                   "The authors' maintained value, used together with their batch of 256.",
+                   "TD3Config.actor_lr, TD3Config.critic_lr"),
+    Hyperparameter("batch_size N", "100 (Section 6.1)", "256 (main.py)", "256",
+                   "The authors' maintained value; the short test budgets use 64 for speed.",
+                   "TD3Config.batch_size"),
+    Hyperparameter("discount gamma", "0.99 (appendix)", "0.99 (main.py: discount)", "0.99",
+                   "All agree. The code calls it discount, the paper gamma.",
+                   "TD3Config.discount"),
+    Hyperparameter("target rate tau", "0.005 (Section 6.1)", "0.005 (main.py)", "0.005",
+                   "All agree.", "TD3Config.tau"),
+    Hyperparameter("target policy noise sigma~, clip c",
+                   "0.2, 0.5, for actions in [-1, 1] (Section 6.1)",
+                   "0.2 and 0.5, times max_action (main.py)", "0.2 and 0.5, times max_action",
+                   "The code's scaling keeps the noise a fraction of any action range (Pendulum's "
+                   "torque is in [-2, 2]); for HalfCheetah (max_action 1) all three agree.",
+                   "TD3Config.policy_noise, TD3Config.noise_clip"),
+    Hyperparameter("clip of a~ to the action range", "not in the paper (Algorithm 1 clips "
+                   "the noise only)", "yes (TD3.py)", "yes",
+                   "The environment accepts only valid actions, so the target values one.",
+                   "update.step06_target_policy_noise"),
+    Hyperparameter("policy delay d", "2 (Section 6.1)", "2 (main.py: policy_freq)", "2",
+                   "All agree. The code calls it policy_freq, the paper d.",
+                   "TD3Config.policy_freq"),
+    Hyperparameter("replay memory size", "the entire history (Section 6.1)",
+                   "1e6 (utils.py: max_size)", "1e6",
+                   "The authors' cap, which is the entire history of a run of up to 1e6 steps.",
+                   "RunSettings.buffer_size"),
+    Hyperparameter("warm-up (random actions)",
+                   "1e4 steps for HalfCheetah and Ant, 1e3 for the others (Section 6.1)",
+                   "25e3 steps (main.py: start_timesteps)", "25e3 steps",
+                   "The authors' maintained value, one setting for every environment; the "
+                   "notebooks' short budgets use fewer, and say so.",
+                   "RunSettings.start_steps"),
+    Hyperparameter("exploration noise sigma", "N(0, 0.1) (Section 6.1)",
+                   "0.1 times max_action (main.py: expl_noise)", "0.1 times max_action",
+                   "As for the target noise: a fraction of the action range.",
+                   "RunSettings.expl_noise"),
+    Hyperparameter("evaluation", "every 5e3 steps, 10 episodes, no noise (Section 6.1)",
+                   "every 5e3 steps, 10 episodes (main.py)", "every 5e3 steps, 10 episodes",
+                   "All agree; the course seeds each evaluation episode (100 + k) so that two "
+                   "agents face the same start states.", "RunSettings.eval_every, eval_episodes"),
+    Hyperparameter("training length", "1e6 steps (Section 6.1)", "1e6 (main.py: max_timesteps)",
+                   "3e5 by default (td3-teach train), 1e5 in notebook 18",
+                   "A CPU budget: notebook 18 names the time it takes.", "RunSettings.steps"),
+)
+
+
+def hyperparameter_table() -> str:
+    """``HYPERPARAMETERS`` as a Markdown table (shown in notebook 00)."""
+    rows = ["| hyperparameter | paper | authors' code | this course | why this course's value |",
+            "|---|---|---|---|---|"]
+    rows += [f"| {h.name} | {h.paper} | {h.authors_code} | **{h.course}** | {h.why} |"
+             for h in HYPERPARAMETERS]
+    return "\n".join(rows)

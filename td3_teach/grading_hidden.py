@@ -25,7 +25,8 @@ from .checks._core import CheckFailed, as_tensor, call_learner, expect_close, ex
 
 
 # --------------------------------------------------------------------------- step 8
-def step08_batch_of_one(step08_min_target_q: Callable) -> None:
+def step08_batch_of_one(step08_min_target_q: Callable,
+                        step08_prediction: Callable | None = None) -> None:
     """A batch of ONE transition keeps shape (1, 1): catches ``squeeze()`` without a dim."""
     q1, q2 = torch.tensor([[0.5]]), torch.tensor([[-1.5]])
     out = call_learner(8, "step08_min_target_q on a batch of one transition",
@@ -40,7 +41,8 @@ def step08_batch_of_one(step08_min_target_q: Callable) -> None:
     expect_close(8, out, torch.min(q1, q2), "With a batch of one transition, the result")
 
 
-def step08_leaves_inputs_unchanged(step08_min_target_q: Callable) -> None:
+def step08_leaves_inputs_unchanged(step08_min_target_q: Callable,
+                                   step08_prediction: Callable | None = None) -> None:
     """A full-size batch (256, with ties): right values, and the inputs are not modified."""
     g = torch.Generator().manual_seed(808)
     q1 = torch.randn(256, 1, generator=g) * 50

@@ -78,7 +78,7 @@ FEEDBACK = {
     "hank_early_exception": ["ZeroDivisionError"],
     "ivy_infinite_loop": ["ran longer than 5"],
     "jack_os_exit": ["kernel died while running cell", "process died"],
-    "kim_segfault": ["kernel died while running cell 6"],
+    "kim_segfault": ["kernel died while running cell 8"],
     "leo_not_json": ["not valid JSON"],
     "mia_not_a_notebook": ["no list of cells"],
     "olga_writes_outside": [f"refused writing {ESCAPE}"],
@@ -154,12 +154,13 @@ def _learner_nb(**replace: str) -> nbformat.NotebookNode:
 
 def test_program_runs_the_instructors_check_not_the_learners_edit():
     inb = next(i for i in load_instructor(SOLUTIONS) if i.name == NAME)
-    nb = _learner_nb(**{"checks.step08(step08_min_target_q)": 'print("passed")'})
+    check = "checks.step08(step08_min_target_q, step08_prediction)"
+    nb = _learner_nb(**{check: 'print("passed")'})
     prog = build_program(inb, nb)
     kinds = [i["kind"] for i in prog.items]
-    assert kinds == ["setup", "exercise", "check"]
-    assert prog.items[-1]["source"] == "checks.step08(step08_min_target_q)"
-    assert prog.edited_locked == [5]
+    assert kinds == ["setup", "exercise", "exercise", "check"]  # the function, the prediction
+    assert prog.items[-1]["source"] == check
+    assert prog.edited_locked == [7]
 
 
 def test_program_matches_cells_by_name_when_metadata_is_lost_and_keeps_added_cells():
@@ -170,7 +171,7 @@ def test_program_matches_cells_by_name_when_metadata_is_lost_and_keeps_added_cel
     nb.cells.insert(3, nbformat.v4.new_code_cell("helper = 2"))  # added before the exercise
     prog = build_program(inb, nb)
     assert [(i["kind"], i["cell"]) for i in prog.items] == \
-        [("setup", 2), ("extra", 4), ("exercise", 5), ("check", 5)]
+        [("setup", 2), ("extra", 4), ("exercise", 5), ("exercise", 7), ("check", 7)]
     assert any("lost its nbgrader metadata" in n for n in prog.notes)
 
 

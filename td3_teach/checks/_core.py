@@ -3,9 +3,13 @@
 A check runs in a fixed order (signature -> types and shapes -> invariants -> values against the
 package's reference on a fixed seed) and stops at the first problem. A failure is a
 ``CheckFailed`` whose message says what is wrong (expected vs got), why it matters for TD3, and a
-hint that does not give the answer away. In Jupyter it renders as a short red box (the cell still
-counts as failed, for nbval and for graders), through IPython's ``_render_traceback_`` hook;
-elsewhere it is plain text.
+hint that does not give the answer away. Hints come in tiers: ``hint=("the idea", "a more concrete
+pointer")`` shows the idea the first time a learner meets that failure and the concrete pointer
+when the same failure comes back; no tier ever holds a line of the solution's code (a test runs
+every message the mutation tests produce through a detector, ``tests/solution_code.py``). A pass
+is a ``CheckPassed``; its ``after`` text (how it is done, the lecture's bug) is shown only then.
+In Jupyter a failure renders as a short red box (the cell still counts as failed, for nbval and
+for graders), through IPython's ``_render_traceback_`` hook; elsewhere it is plain text.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import html
 import inspect
 import linecache
+import re
 import sys
 import traceback
 from dataclasses import dataclass
@@ -27,13 +32,48 @@ from ..errors import TD3TeachError
 _PACKAGE_DIR = str(Path(__file__).resolve().parents[1])
 
 
+_seen_failures: dict[tuple, int] = {}
+
+
+def _failure_key(step: int, kind: str, problem: str) -> tuple:
+    """The same failure, whatever sizes or values the seed put into its message."""
+    return step, kind, re.sub(r"-?\d+(?:\.\d+)?(?:e-?\d+)?", "#", problem)
+
+
+def reset_hint_tiers() -> None:
+    """Forget which failures were seen: the next failure of each kind shows its first tier again."""
+    _seen_failures.clear()
+
+
+_checked: dict[int, set[int]] = {}    # step -> ids of the learner's callables its running check took
+_passed_on: dict[int, set[int]] = {}  # step -> ids of those its last passing check took
+
+
 class CheckFailed(TD3TeachError, AssertionError):
     """A learner's step does not do what TD3 needs. Carries the step, problem, why, hint, and the
-    name of the lecture-notes bug it matches, if any."""
+    name of the lecture-notes bug it matches, if any.
 
-    def __init__(self, step: int, problem: str, why: str = "", hint: str = "",
+    ``hint`` is one string, or a pair ``(idea, concrete)``: the first time this failure (same
+    step, same problem up to its numbers) is raised in a session the box shows the idea, and from
+    the second time on the concrete hint. ``hints`` keeps both tiers; ``tier`` says which is shown.
+    """
+
+    def __init__(self, step: int, problem: str, why: str = "", hint: str | tuple[str, str] = "",
                  bug: str | None = None) -> None:
-        self.step, self.problem, self.why, self.hint, self.bug = step, problem, why, hint, bug
+        if isinstance(hint, (tuple, list)):
+            if len(hint) != 2:
+                raise ValueError("hint must be a string or a pair (idea, concrete hint)")
+            self.hints: tuple[str, ...] = (str(hint[0]), str(hint[1]))
+        else:
+            self.hints = (hint,) if hint else ()
+        key = _failure_key(step, type(self).__name__, problem)
+        seen = _seen_failures.get(key, 0)
+        _seen_failures[key] = seen + 1
+        self.tier = min(seen, len(self.hints) - 1) if self.hints else 0
+        self.repeated = seen > 0
+        self.step, self.problem, self.why, self.bug = step, problem, why, bug
+        _checked.pop(step, None)
+        self.hint = self.hints[self.tier] if self.hints else ""
         super().__init__(self.text())
 
     @property
@@ -49,8 +89,20 @@ class CheckFailed(TD3TeachError, AssertionError):
         if self.why:
             rows.append(("Why it matters", self.why))
         if self.hint:
-            rows.append(("Hint", self.hint))
+            if len(self.hints) > 1 and self.tier == 0:
+                rows.append(("Hint", f"{self.hint} (The same failure again gives a more concrete "
+                             "hint.)"))
+            elif len(self.hints) > 1:
+                rows.append(("Hint, more concrete", self.hint))
+            else:
+                rows.append(("Hint", self.hint))
         return rows
+
+    def all_texts(self) -> list[str]:
+        """Every text of the check's own that this failure can show, all hint tiers included (for
+        the test that no message holds solution code); the learner's own quoted line is left out."""
+        problem = re.sub(r"of your code \(`.*?`\)", "of your code", self.problem)
+        return [problem, self.why, self.bug or "", *self.hints]
 
     def text(self) -> str:
         body = "\n".join(f"{k}: {v}" if k else v for k, v in self.lines())
@@ -74,13 +126,19 @@ class LearnerCodeError(CheckFailed):
 
 @dataclass
 class CheckPassed:
-    """A passing check: one short line saying what was verified."""
+    """A passing check: one short line saying what was verified, then ``after``: what the
+    notebook kept back until now (how it is done, the lecture's bug), shown only on a pass."""
 
     step: int
     verified: str
+    after: str = ""
+
+    def __post_init__(self) -> None:
+        _passed_on[self.step] = _checked.pop(self.step, set())  # for checks.for_the_picture
 
     def text(self) -> str:
-        return f"Step {self.step} ✓ {self.verified}"
+        line = f"Step {self.step} ✓ {self.verified}"
+        return f"{line}\nNow that it passes: {self.after}" if self.after else line
 
     __str__ = text
 
@@ -88,7 +146,10 @@ class CheckPassed:
         return self.text()
 
     def _repr_html_(self) -> str:
-        return _box(f"Step {self.step} ✓ passed", [("", self.verified)], ok=True)
+        rows = [("", self.verified)]
+        if self.after:
+            rows.append(("Now that it passes", self.after))
+        return _box(f"Step {self.step} ✓ passed", rows, ok=True)
 
     def __bool__(self) -> bool:
         return True
@@ -116,9 +177,19 @@ def _learner_frame(tb) -> traceback.FrameSummary | None:
     return mine
 
 
+_checking = 0
+
+
+def checking() -> bool:
+    """Is a check running learner code right now? (Pictures' stand-ins refuse to run then.)"""
+    return _checking > 0
+
+
 def call_learner(step: int, what: str, fn: Callable, *args: Any, hint: str = "", **kwargs: Any) -> Any:
     """Call ``fn`` (the learner's code) and turn any exception into a CheckFailed that points at
     the line of the learner's cell that raised it. ``what`` names the call in messages."""
+    global _checking
+    _checking += 1
     try:
         return fn(*args, **kwargs)
     except CheckFailed:
@@ -136,6 +207,8 @@ def call_learner(step: int, what: str, fn: Callable, *args: Any, hint: str = "",
             where = f" at line {frame.lineno} of your code" + (f" (`{line}`)" if line else "")
         raise LearnerCodeError(step, f"{what} raised {type(e).__name__}{where}: "
                                f"{_first_line(str(e))}", hint=hint) from None
+    finally:
+        _checking -= 1
 
 
 def _first_line(s: str, limit: int = 300) -> str:
@@ -148,6 +221,7 @@ def require_callable(step: int, obj: Any, name: str, params: list[str] | None = 
     (after ``self``). Catches a cell not run yet (None) and a changed signature."""
     if obj is None:
         raise CheckFailed(step, f"{name} is None. Did you run the exercise cell above?")
+    _checked.setdefault(step, set()).add(id(obj))
     if not callable(obj):
         raise CheckFailed(step, f"{name} should be a function or class; got "
                           f"{type(obj).__name__}.", hint="Pass the function itself, without calling it.")

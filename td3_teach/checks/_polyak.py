@@ -104,7 +104,9 @@ def _compare(step: int, fn: Callable, target: nn.Module, tgt0: dict, net0: dict,
                               "an attribute on a temporary tensor instead of calling the method.",
                               why="The targets would keep their initial, random weights forever, "
                               "and so would every y computed from them.",
-                              hint="copy_ is a method: call it with the new values.", bug=COPY_BUG)
+                              hint=("copy_ is a method, not an attribute to assign to.", "Call "
+                                    "copy_ with the new values in parentheses; `=` only replaces "
+                                    "the method on that one tensor."), bug=COPY_BUG)
         raise CheckFailed(step, f"`{target_name}` did not change at all.",
                           why="Assigning a new tensor to a name (e.g. the loop variable) does not "
                           "write into the network's parameter; the targets would stay at their "
@@ -136,7 +138,8 @@ def _compare(step: int, fn: Callable, target: nn.Module, tgt0: dict, net0: dict,
     k = wrong[0]
     expect_close(step, now[k], want[k], f"The target's `{k}`",
                  why="theta' <- tau * theta + (1 - tau) * theta', for every parameter.",
-                 hint="tau times the online parameter plus (1 - tau) times the target's own.")
+                 hint=("A target moves a fraction tau of the way toward its online network.",
+                       "tau times the online parameter plus (1 - tau) times the target's own."))
 
 
 def check_delayed(step: int, fn: Callable, seed: int) -> str:

@@ -340,15 +340,18 @@ def _check_store_step(store_step: Callable, S: int, A: int) -> None:
             raise CheckFailed(
                 STEP, f"With terminated={terminated} and truncated={truncated}, the flag passed to "
                 f"add() is {flag:g}; expected {float(terminated):g}: store terminated only."
-                + (" You stored `terminated or truncated`." if stored_done else ""),
+                + (" You stored the episode-over flag: a time limit counted as an end."
+                   if stored_done else ""),
                 why="A time limit (truncation) is not the end of the task: the state it cut off "
                 "still has a future, so its target must keep the gamma * Q(s', a') term. "
                 "HalfCheetah episodes end ONLY by the 1000-step limit: masking them would teach "
                 "the critic that the last state of every episode is worth nothing.",
                 bug="the lecture's `done` (old gym merged terminated and truncated into one flag)"
                 if stored_done else None,
-                hint="Keep the two flags apart: one decides what is stored, the other only when "
-                "to reset.")
+                hint=("Keep the two flags apart: one decides what is stored, the other only when "
+                      "to reset.", "The memory's fifth item must be 1 only when the task really "
+                      "ended; gymnasium's first flag says that, its second flag only says that a "
+                      "clock stopped the episode."))
         if over is None:
             raise CheckFailed(STEP, f"{what} returned None; expected whether the episode is over.",
                               hint="Did you forget the `return`?")
@@ -360,7 +363,9 @@ def _check_store_step(store_step: Callable, S: int, A: int) -> None:
                 "is over even though its last state is not terminal. Returning terminated alone, "
                 "a HalfCheetah episode would never end." if truncated and not terminated else
                 "An episode that has neither terminated nor been truncated goes on.",
-                hint="Return whether the episode is over: terminated or truncated.")
+                hint=("The episode is over when it ended OR when the clock stopped it.",
+                      "Return True as soon as either of gymnasium's two flags is set, False only "
+                      "when both are False."))
 
 
 # --------------------------------------------------------------------------- the check

@@ -15,6 +15,11 @@ from ._networks import build, grads_of, require_linears, require_module_class
 from ._seeded import randint, seeded, sizes
 
 STEP = 2
+AFTER = ("the lecture wrote `x = self.layer_3(x) * torch.tanh(self.max_action)`: tanh of a "
+         "constant, so nothing bounds the output (and with a float max_action it does not even "
+         "run; the picture below draws it). It also wrote "
+         "`actor_target.load_state_dict(self.actor.state_dict)`, forgetting the call parentheses "
+         "of state_dict().")
 LECTURE_BUG = "the lecture's `layer_3(x) * torch.tanh(max_action)`"
 MAX_ACTIONS = (0.5, 2.0, 2.5, 3.0, 0.75, 1.5)  # never 1.0: the scaling must show
 
@@ -186,8 +191,10 @@ def _check_copy(target: Any, net: nn.Module, before: dict, what: str, kind: str)
                           f"{diff[worst]:.3g}, in {worst}).",
                           why="At the start the target must equal the online network exactly; a "
                           "newly built network has weights of its own random initialisation.",
-                          hint="Copy the weights: copy.deepcopy(net), or build the same network and "
-                          "load_state_dict(net.state_dict()).")
+                          hint=("The target starts as an exact copy, weights included.",
+                                "Python's `copy` module can copy a whole module with every tensor "
+                                "in it; or build the same class and load the online network's "
+                                "state dict into it."))
     trainable = [n for n, p in target.named_parameters() if p.requires_grad]
     if trainable:
         raise CheckFailed(STEP, f"The target's parameters still require gradients ({trainable[0]}, "
@@ -238,4 +245,4 @@ def step02(Actor: Any, make_target: Callable | None = None, seed: int = 0) -> Ch
         if make_target is not None:
             _check_make_target(make_target, actor, s, S, A)
             verified += "; make_target: an exact, independent, frozen copy (of an actor and a critic)"
-    return CheckPassed(STEP, verified + ".")
+    return CheckPassed(STEP, verified + ".", after=AFTER)

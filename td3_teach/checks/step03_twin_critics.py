@@ -15,6 +15,10 @@ from ._networks import build, grads_of, require_linears, require_module_class
 from ._seeded import randint, seeded, sizes
 
 STEP = 3
+AFTER = ("the lecture's first listing ended each head with `nn.Linear(300, action_dim)`: "
+         "action_dim \"Q-values\" per (state, action) pair, a known bug (its handwritten notes have "
+         "the one output you wrote). The notes also indented `def forward` inside `__init__`, so "
+         "the class had no forward at all.")
 LECTURE_BUG = "the lecture's `nn.Linear(300, action_dim)` as the last layer of each head"
 WHY_TWO = ("Clipped double Q-learning (steps 7-8) takes the minimum of two estimates whose errors "
            "differ; heads that share layers, or weights, make the same errors, and the minimum "
@@ -59,9 +63,10 @@ def _call(fn: Any, what: str, *args: torch.Tensor) -> Any:
     except LearnerCodeError as e:
         if "Sizes of tensors must match" in e.problem or "mat1 and mat2" in e.problem:
             raise LearnerCodeError(
-                STEP, e.problem, hint="torch.cat([s, a], dim=1) puts the state and the action "
-                "side by side in each row, (B, state_dim + action_dim); dim=0 would stack them as "
-                "extra rows of the batch.",
+                STEP, e.problem, hint=("Each row of the critic's input holds one state next to "
+                "its action: (B, state_dim + action_dim).", "torch.cat joins along the dimension "
+                "you give it: along dim 0 it stacks s and a as extra rows of the batch; along the "
+                "other one it puts them side by side."),
                 bug="the lecture's comment `1- Vertical concatenation, 0 - Horizontal`: misleading, "
                 "dim=1 is the one that joins s and a row by row" if "cat" in e.problem or
                 "Sizes of tensors" in e.problem else None) from None
@@ -74,11 +79,15 @@ def _pair(out: Any, B: int, what: str) -> tuple[torch.Tensor, torch.Tensor]:
                           "the pair (q1, q2), each of shape "
                           f"({B}, 1).", why="Both heads' values are needed: their minimum makes "
                           "the target (step 8) and both are trained (step 11).",
-                          hint="return q1, q2")
+                          hint=("forward gives back BOTH heads' values.", "Compute "
+                                "each head on the same [s, a] and return the two tensors together, "
+                                "head 1 first, as a tuple."))
     if not isinstance(out, (tuple, list)) or len(out) != 2:
         raise CheckFailed(STEP, f"{what} returned {type(out).__name__}"
                           f"{f' of {len(out)} items' if isinstance(out, (tuple, list)) else ''}; "
-                          f"expected the pair (q1, q2), each ({B}, 1).", hint="return q1, q2")
+                          f"expected the pair (q1, q2), each ({B}, 1).",
+                          hint=("forward gives back BOTH heads' values.", "A tuple of exactly two "
+                                "(B, 1) tensors: head 1's, then head 2's."))
     q1, q2 = (as_tensor(STEP, q, f"{what}[{i}]") for i, q in enumerate(out))
     for i, q in enumerate((q1, q2)):
         expect_shape(STEP, q, (B, 1), f"{what}[{i}] (q{i + 1})",
@@ -154,7 +163,9 @@ def step03(Critic: Any, seed: int = 0) -> CheckPassed:  # noqa: N803
                                   "code, and the package) concatenates (s, a).",
                                   why="Either order can learn, but weights trained with one order "
                                   "mean nothing in the other: a checkpoint or a target copied from "
-                                  "the package would be scrambled.", hint="torch.cat([s, a], dim=1)")
+                                  "the package would be scrambled.",
+                                  hint=("State first, then action.", "Swap the two tensors in "
+                                        "your concatenation."))
             why = "Each head is ReLU(Linear) -> ReLU(Linear) -> Linear on the concatenation [s, a]."
             hint = "ReLU after the first two layers of each head, none after the last (a Q-value " \
                    "can be any number)."
@@ -177,4 +188,5 @@ def step03(Critic: Any, seed: int = 0) -> CheckPassed:  # noqa: N803
             expect_close(STEP, q1_alone, q1, "critic.Q1(s, a)",
                          hint="Q1(s, a) must compute exactly the first value of forward(s, a).")
     return CheckPassed(STEP, f"twin critics: two independent heads Linear({S + A}, 400) -> 300 -> 1, "
-                       f"forward -> (q1, q2) each ({B}, 1), Q1 = head 1, gradients flow.")
+                       f"forward -> (q1, q2) each ({B}, 1), Q1 = head 1, gradients flow.",
+                       after=AFTER)

@@ -9,16 +9,32 @@ import torch
 
 from ._core import CheckFailed, CheckPassed, as_tensor, call_learner, expect_close, expect_shape, \
     require_callable
+from ._predictions import check_inputs
 from ._seeded import randint, seeded, sizes
 from ._stand_in_agent import StandInAgent, stand_in_batch
 
 STEP = 5
+RIGHT = {"s_next": "a' is chosen in the state the transition led to.",
+         "actor_target": "a' is the slowly moving copy's choice, not the online actor's."}
+WRONG = {"s": "the current state was the online actor's business when the transition was "
+              "collected; the target values what comes next.",
+         "actor": "the online actor changes at every delayed update; a target built from it "
+                  "would chase its own tail.",
+         "a": "the stored action was taken in s; a' is a fresh choice in s'.",
+         "r": "the reward enters only in step 9.", "terminated": "the flag enters only in step 9.",
+         "a_tilde": "a~ is made FROM a', in step 6.",
+         "critic": "no critic takes part in choosing an action.",
+         "critic_target": "no critic takes part in choosing an action; the target critics value "
+                          "it afterwards (step 7)."}
 MAX_ACTIONS = (0.5, 1.0, 2.0, 3.0)
 
 
-def step05(step05_target_action: Callable, seed: int = 0) -> CheckPassed:
+def step05(step05_target_action: Callable, step05_prediction: Callable | None = None,
+           seed: int = 0) -> CheckPassed:
     """Check ``step05_target_action(agent, batch) -> a_next`` (B, action_dim): the TARGET actor on
-    the NEXT states, deterministic, under no_grad. ``seed`` varies sizes and networks."""
+    the NEXT states, deterministic, under no_grad. ``seed`` varies sizes and networks. With
+    ``step05_prediction() -> set of input names``, also the notebook's prediction: which inputs
+    change a'."""
     fn = step05_target_action
     require_callable(STEP, fn, "step05_target_action", ["agent", "batch"])
     g = sizes(seed, salt=STEP)
@@ -85,6 +101,10 @@ def step05(step05_target_action: Callable, seed: int = 0) -> CheckPassed:
                                       "to [-1, 1].", hint="The actor already outputs actions in "
                                       "[-max_action, max_action]: return its output unchanged.")
             expect_close(STEP, a_next, want, "a'", atol=1e-6,
-                         hint="a' = agent.actor_target(batch.s_next), nothing added.")
+                         hint=("a' is the target actor's own output in the next states.",
+                               "Call the agent's target actor network on the batch's next states "
+                               "and return what it gives, unchanged."))
+    predicted = "" if step05_prediction is None else check_inputs(
+        STEP, step05_prediction, "a'", RIGHT, WRONG)
     return CheckPassed(STEP, f"target action: a' = actor_target(s_next), shape ({B}, {A}), "
-                       "deterministic, no gradient graph.")
+                       "deterministic, no gradient graph." + predicted)

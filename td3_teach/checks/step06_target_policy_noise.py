@@ -17,6 +17,10 @@ from ._core import CheckFailed, CheckPassed, LearnerCodeError, as_tensor, call_l
 from ._seeded import randint, seeded, sizes
 
 STEP = 6
+AFTER = ("the lecture's version has all the classic slips: `normal_0` (a typo for `normal_`), "
+         "noise without the max_action scaling, a `self.min_action` that does not exist; its "
+         "handwritten notes draw `torch.randn(1, policy_noise_std)`, one number (in fact a size) "
+         "for the whole batch.")
 MAX_ACTIONS = (1.5, 2.0, 2.5, 3.0)  # never 1: the max_action scaling must show
 EPS = 1e-5
 
@@ -190,4 +194,5 @@ def step06(step06_target_policy_noise: Callable, seed: int = 0) -> CheckPassed:
                      "not one draw per row), scale it, clip it, add it, clip the sum.")
     return CheckPassed(STEP, f"target policy noise: per-entry N(0, ({sigma:g} * {m:g})^2), fresh each "
                        f"call, clipped to ±{c:g} * {m:g} before adding, a~ in ±{m:g}, equal to the "
-                       "reference under the same seed.")
+                       "reference under the same seed.",
+                       after=AFTER)

@@ -8,17 +8,31 @@ import torch
 
 from ._core import CheckFailed, CheckPassed, as_tensor, call_learner, expect_close, expect_shape, \
     require_callable
+from ._predictions import check_inputs
 from ._seeded import randint, seeded, sizes
 from ._stand_in_agent import StandInAgent, stand_in_batch
 
 STEP = 7
+RIGHT = {"s_next": "the target values the NEXT state.",
+         "a_tilde": "the smoothed action of step 6 is the one valued, not a' and not a.",
+         "critic_target": "the slow target copies build y; the online critic is what y trains."}
+WRONG = {"s": "the current state is for the prediction side (step 10), not for the target.",
+         "a": "the stored action was taken in s; in s' the target policy's (smoothed) action "
+              "is valued.",
+         "actor_target": "it already did its part in step 5: a~ is handed to step 7 ready-made.",
+         "actor": "no actor takes part in step 7.",
+         "critic": "the online critic is trained toward y; built from it, y would move with "
+                   "every critic update.",
+         "r": "the reward enters only in step 9.", "terminated": "the flag enters only in step 9."}
 MAX_ACTIONS = (0.5, 1.0, 2.0)
 
 
-def step07(step07_target_q: Callable, seed: int = 0) -> CheckPassed:
+def step07(step07_target_q: Callable, step07_prediction: Callable | None = None,
+           seed: int = 0) -> CheckPassed:
     """Check ``step07_target_q(agent, batch, a_tilde) -> (q1_next, q2_next)``, each (B, 1): both
     heads of the TARGET critic on (s_next, a_tilde), no gradient graph. ``seed`` varies sizes and
-    networks (graders use other seeds)."""
+    networks (graders use other seeds). With ``step07_prediction() -> set of input names``, also
+    the notebook's prediction: which inputs change (Q1', Q2')."""
     fn = step07_target_q
     require_callable(STEP, fn, "step07_target_q", ["agent", "batch", "a_tilde"])
     g = sizes(seed, salt=STEP)
@@ -108,5 +122,7 @@ def step07(step07_target_q: Callable, seed: int = 0) -> CheckPassed:
             expect_close(STEP, q1, q1_t, "q1_next", hint="q1_next, q2_next = "
                          "the target critic on (s_next, a_tilde).")
             expect_close(STEP, q2, q2_t, "q2_next")
+    predicted = "" if step07_prediction is None else check_inputs(
+        STEP, step07_prediction, "(Q1', Q2')", RIGHT, WRONG)
     return CheckPassed(STEP, f"twin target Q: both heads of critic_target on (s_next, a~), each "
-                       f"({B}, 1), no gradient graph.")
+                       f"({B}, 1), no gradient graph." + predicted)

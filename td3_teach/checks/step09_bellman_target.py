@@ -9,21 +9,27 @@ import torch
 
 from ._core import CheckFailed, CheckPassed, as_tensor, expect_close, expect_shape, require_callable
 from ._update_helpers import call_update, close, generator, guarded, sizes
+from ._predictions import check_value
 from .. import update
 
 STEP = 9
+AFTER = ("the lecture cut the target from the graph with `.detach()` \"to avoid graph\"; the "
+         "package computes steps 5 to 9 under `torch.no_grad()` (see `train_step`), which never "
+         "builds the graph in the first place.")
 DETACH_BUG = ("the lecture's Step 9 remark: `.detach()` 'to avoid graph' (a target that keeps "
               "its graph)")
 DONE_BUG = ("the lecture's `done`: gym's old single flag, which also said 'done' at the time limit;"
-            " `done = terminated or truncated` repeats it with gymnasium")
+            " merging gymnasium's two flags into one repeats it")
 
 
 @guarded(STEP)
 def step09(step09_bellman_target: Callable, terminal_flag: Callable | None = None,
-           seed: int = 0) -> CheckPassed:
+           step09_prediction: Callable | None = None, seed: int = 0) -> CheckPassed:
     """Check ``step09_bellman_target(r, terminated, q_next_min, gamma) -> y (B, 1)`` and, when
     given, ``terminal_flag(terminated, truncated) -> float`` (what the replay buffer stores).
-    ``seed`` varies the batch size and gamma (graders use other seeds)."""
+    ``seed`` varies the batch size and gamma (graders use other seeds). With
+    ``step09_prediction() -> (y_time_limit, y_fell)``, also the notebook's prediction: the target
+    of the last step of an episode cut by the time limit, and of one where the robot fell."""
     fn = step09_bellman_target
     require_callable(STEP, fn, "step09_bellman_target", ["r", "terminated", "q_next_min", "gamma"])
     if terminal_flag is not None:
@@ -84,12 +90,14 @@ def step09(step09_bellman_target: Callable, terminal_flag: Callable | None = Non
         mistakes = [
             (r + gamma * q, "Terminal transitions still bootstrap: the done mask is missing.",
              "A terminal state has no future: after the robot falls there are no more rewards, so "
-             "the target is the last reward alone.", "Multiply the future part by a 0/1 factor "
-             "that is 0 where terminated is 1."),
+             "the target is the last reward alone.", ("Where the episode ended, the future counts "
+             "for nothing.", "Multiply the future part by a 0/1 factor that is 0 where terminated "
+             "is 1.")),
             (r + gamma * terminated * q, "The done mask is inverted: you bootstrap only where the "
              "episode ENDED and drop the future everywhere else.",
              "terminated is 1.0 at a terminal transition; the future must count where it is 0.",
-             "Which expression is 1 where terminated is 0?"),
+             ("The future must count where terminated is 0.", "Which expression of "
+              "terminated is 1 where terminated is 0, and 0 where it is 1?")),
             (mask * (r + gamma * q), "The done mask also wipes out the reward of terminal "
              "transitions.", "The last reward was really received; only the FUTURE after a "
              "terminal state is zero.", "Apply the mask to the future term only."),
@@ -113,8 +121,18 @@ def step09(step09_bellman_target: Callable, terminal_flag: Callable | None = Non
     if terminal_flag is not None:
         _check_terminal_flag(terminal_flag)
         flags = "; stored flag = terminated only, time-limit truncations still bootstrap"
+    if step09_prediction is not None:
+        flags += check_value(
+            STEP, step09_prediction, "(y at the time limit, y when the robot fell)", (100.0, 1.0),
+            why="r = 1, gamma = 0.99, and the target critics already know that every state is "
+            "worth 100 (the true value of a reward of 1 forever: 1 / (1 - 0.99)). Which of the "
+            "two last steps has a future?",
+            hint=("Only one of the two episodes really ended; the other was cut by a clock.",
+                  "Put each case into the equation of step 9 with the flag your terminal_flag "
+                  "stores for it."))
     return CheckPassed(STEP, f"Bellman target: shape ({B}, 1), y = r + gamma (1 - terminated) "
-                       f"min Q' with gamma={gamma}, no gradient into y{flags}.")
+                       f"min Q' with gamma={gamma}, no gradient into y{flags}.",
+                       after=AFTER)
 
 
 def _check_terminal_flag(fn: Callable) -> None:

@@ -7,11 +7,22 @@ from typing import Callable
 import torch
 
 from ._core import CheckFailed, CheckPassed, as_tensor, expect_close, expect_shape, require_callable
+from ._predictions import check_inputs
 from ._update_helpers import call_update, changed, close, fail_if_uses, generator, guarded, \
     seeded, sizes, snapshot
 from ..networks import Critic
 
 STEP = 10
+RIGHT = {"s": "the prediction is about the transition that really happened, from s.",
+         "a": "the action really taken in s, straight from the replay buffer.",
+         "critic": "the online critic is the one being trained: its prediction is what moves."}
+WRONG = {"s_next": "the next state belongs to the target side (steps 5 to 9).",
+         "a_tilde": "a~ is the target's smoothed action in s', not the action taken in s.",
+         "critic_target": "the target critic only builds y; trained, it would no longer be slow.",
+         "actor": "the stored action is used as it was taken; the actor's own choice is step 13's.",
+         "actor_target": "the target actor works only on the target side (step 5).",
+         "r": "the reward is part of y (step 9), not of the prediction.",
+         "terminated": "the flag is part of y (step 9), not of the prediction."}
 _TARGET = ("Step 10 values the stored pair with the ONLINE critic, the one the optimizer trains in "
            "step 12. The target critic only builds y (steps 7-9) and takes no gradient.",
            "Use the `critic` argument; nothing else.")
@@ -22,9 +33,12 @@ FORBIDDEN = {"critic_target": _TARGET, "actor_target": _ACTOR, "actor": _ACTOR}
 
 
 @guarded(STEP)
-def step10(step10_current_q: Callable, seed: int = 0) -> CheckPassed:
+def step10(step10_current_q: Callable, step10_prediction: Callable | None = None,
+           seed: int = 0) -> CheckPassed:
     """Check ``step10_current_q(critic, s, a) -> (q1, q2)``, each (B, 1), with gradients into the
-    critic's two heads. ``seed`` varies the sizes and the critic (graders use other seeds)."""
+    critic's two heads. ``seed`` varies the sizes and the critic (graders use other seeds). With
+    ``step10_prediction() -> set of input names``, also the notebook's prediction: which inputs
+    change (q1, q2)."""
     fn = step10_current_q
     require_callable(STEP, fn, "step10_current_q", ["critic", "s", "a"])
     fail_if_uses(STEP, fn, "step10_current_q", FORBIDDEN)
@@ -123,10 +137,13 @@ def step10(step10_current_q: Callable, seed: int = 0) -> CheckPassed:
                               why="The critic concatenates [s, a]; swapped, the state's features "
                               "meet the weights learned for the action and vice versa. No error, "
                               "because only the total width is checked.",
-                              hint="critic(s, a): state first, as in the critic's signature.")
+                              hint=("State first, then action, as in the critic's "
+                                    "signature.", "Swap the two arguments of your call."))
         expect_close(STEP, q1, q1_ref, "q1", why="q1 must be the online critic's first head at "
                      "the stored (s, a).", hint="Pass s and a to the critic unchanged.")
         expect_close(STEP, q2, q2_ref, "q2", why="q2 must be the online critic's second head at "
                      "the stored (s, a).", hint="Pass s and a to the critic unchanged.")
+    predicted = "" if step10_prediction is None else check_inputs(
+        STEP, step10_prediction, "(q1, q2)", RIGHT, WRONG)
     return CheckPassed(STEP, f"current Q-values: (q1, q2) each ({B}, 1) from the online critic at "
-                       "the stored (s, a), with gradients into its two heads.")
+                       "the stored (s, a), with gradients into its two heads." + predicted)

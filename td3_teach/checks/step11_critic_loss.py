@@ -13,6 +13,9 @@ from ._update_helpers import call_update, close, generator, guarded, sizes
 from .. import update
 
 STEP = 11
+AFTER = ("the package computes y under `torch.no_grad()` (step 9) and its `step11_critic_loss` "
+         "relies on that; the lecture `.detach()`ed the target instead. Your loss is safe on its "
+         "own either way.")
 
 
 @guarded(STEP)
@@ -130,4 +133,5 @@ def step11(step11_critic_loss: Callable, seed: int = 0) -> CheckPassed:
     expect_close(STEP, gq2, 2 * (q2_0 - y0) / B, "The gradient into q2",
                  hint="A mean squared error between q2 and y.")
     return CheckPassed(STEP, f"critic loss: MSE(q1, y) + MSE(q2, y) on a batch of {B}, a 0-d tensor; "
-                       "gradients into both critics, none into y.")
+                       "gradients into both critics, none into y.",
+                       after=AFTER)

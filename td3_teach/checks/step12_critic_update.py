@@ -15,6 +15,14 @@ from .. import update
 from ..networks import Actor, Critic
 
 STEP = 12
+AFTER = ("the three calls are `critic_optimizer.zero_grad()`, `critic_loss.backward()`, "
+         "`critic_optimizer.step()`, in that order. zero_grad comes FIRST, not last, because "
+         "something else touches the critic's gradients between two critic updates: the actor's "
+         "loss of step 13 is computed through the critic, so its backward() leaves gradients on "
+         "the critic's weights too; clearing right before backward() makes the step use this "
+         "loss's gradient and nothing else. The lecture had the right idea with a typo: "
+         "`self.critic_optimizer.zero.grad()` raises AttributeError: 'Adam' object has no "
+         "attribute 'zero'.")
 LR = 0.05  # plain SGD in the check: a step is exactly lr * gradient, so each mistake has a signature
 
 
@@ -67,7 +75,8 @@ def step12(step12_critic_update: Callable, seed: int = 0) -> CheckPassed:
                                   hint="zero_grad, then backward, then step: once each.")
     return CheckPassed(STEP, "critic update: each call moves the critic by exactly one optimizer "
                        "step on its own loss's gradient (leftover gradients cleared first), twice "
-                       "in a row.")
+                       "in a row.",
+                       after=AFTER)
 
 
 def _diagnose(fn: Callable, critic: Critic, before: dict, fresh: list, stale: list, it: int) -> None:
@@ -109,7 +118,9 @@ def _diagnose(fn: Callable, critic: Critic, before: dict, fresh: list, stale: li
                           why="torch adds every backward() into .grad; without clearing, each step "
                           "also replays old gradients (the last update's, and the actor loss's from "
                           "step 13), so the critic runs off in stale directions.",
-                          hint="Clear the optimizer's gradients before backward().")
+                          hint=("Old gradients must be forgotten before new ones are computed.",
+                                "The optimizer has a method that sets every .grad of its "
+                                "parameters to zero: call it first, before backward()."))
     if all(close(t, s_, atol=1e-5) for t, s_ in zip(taken, stale)):
         raise CheckFailed(STEP, "The update used only the gradients that were already on the critic, "
                           "not this loss's: step() runs before backward().",

@@ -14,6 +14,10 @@ from .. import update
 from ..networks import Actor, Critic
 
 STEP = 13
+AFTER = ("the lecture notes wrote `actor_loss = self.critic.Q1(state, self.actor(state)).mean()`, "
+         "without the minus sign: an actor trained that way descends Q1 and learns the worst "
+         "actions it can find (the picture below draws both). Their other typos: "
+         "`self.actor_optimizer.grad_zero()` and `self.actor_optimizer.steo()`.")
 LR = 1e-3
 MINUS_BUG = ("the lecture notes' `actor_loss = self.critic.Q1(state, self.actor(state)).mean()`, "
              "without the minus sign")
@@ -132,10 +136,13 @@ def step13(step13_actor_update: Callable, seed: int = 0) -> CheckPassed:
         raise CheckFailed(STEP, f"Q1 of the actor's actions went DOWN ({q_start:.4g} -> "
                           f"{q_end:.4g}) over three updates.",
                           why="The actor must climb the critic: gradient ASCENT on Q1.",
-                          hint="Minimising the loss must maximise Q1.", bug=MINUS_BUG)
+                          hint=("Minimising the loss must maximise Q1.", "Optimizers go DOWN the "
+                                "loss; for Q1 to go up, the loss must be Q1's mean with the "
+                                "opposite sign."), bug=MINUS_BUG)
     return CheckPassed(STEP, f"actor update: loss = -mean Q1(s, actor(s)); three updates match the "
                        f"reference, Q1 of the actor's actions rose ({q_start:.4g} -> {q_end:.4g}), "
-                       "critic weights untouched.")
+                       "critic weights untouched.",
+                       after=AFTER)
 
 
 def _diagnose_objective(loss: torch.Tensor, q1: torch.Tensor, q2: torch.Tensor, B: int) -> None:
@@ -182,8 +189,8 @@ def _diagnose_actor_unchanged(fn: Callable, actor: Actor, it: int) -> None:
                           "`backward()` is never called, so the actor has no gradient to step on.",
                           why="The optimizer only applies gradients; backward() computes them from "
                           "the actor loss.", hint="Backpropagate the actor loss before the step.",
-                          bug="the lecture notes' Step 13, which has zero_grad() and step() but no "
-                          "`actor_loss.backward()`")
+                          bug="the lecture notes' Step 13, which clears the gradients and "
+                          "steps the optimizer but never backpropagates the loss")
     if not got_grad:
         raise CheckFailed(STEP, f"The actor's weights did not change during update {it}: no "
                           "gradient reached the actor.",

@@ -11,6 +11,12 @@ from ._update_helpers import guarded
 from ..networks import Actor
 
 STEP = 14
+AFTER = ("the lecture's notes wrote `target_param.data.copy_ = tau * param.data + (1 - tau) * "
+         "target_param.data`: that ASSIGNS an attribute instead of calling the method. No error, "
+         "and the targets never move: y comes from random, frozen networks. An update that "
+         "autograd records (no torch.no_grad(), no .data) either fails (a parameter that requires "
+         "grad cannot be written in place) or links the target into a graph that grows every "
+         "iteration.")
 
 
 @guarded(STEP)
@@ -22,4 +28,5 @@ def step14(step14_update_actor_target: Callable, seed: int = 0) -> CheckPassed:
     tau = check_polyak(STEP, step14_update_actor_target, "step14_update_actor_target",
                        ["actor", "actor_target", "tau"], Actor, seed)
     return CheckPassed(STEP, f"actor target: every parameter moved tau={tau} of the way to the "
-                       "actor's (in place, outside autograd); the actor untouched.")
+                       "actor's (in place, outside autograd); the actor untouched.",
+                       after=AFTER)

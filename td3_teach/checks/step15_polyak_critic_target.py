@@ -10,6 +10,10 @@ from ._update_helpers import guarded
 from ..networks import Critic
 
 STEP = 15
+AFTER = ("the lecture's listing put steps 14 and 15 OUTSIDE the `if` on the policy delay, although "
+         "its comments say \"still once every two iterations\": the targets moved at every "
+         "iteration. In the package, `train_step` keeps steps 13-15 under one `if` on the "
+         "iteration counter.")
 
 
 @guarded(STEP)
@@ -22,4 +26,5 @@ def step15(step15_update_critic_target: Callable, delayed_updates: Callable | No
                        ["critic", "critic_target", "tau"], Critic, seed)
     delayed = check_delayed(STEP, delayed_updates, seed) if delayed_updates is not None else ""
     return CheckPassed(STEP, f"critic targets: every parameter of both heads moved tau={tau} of "
-                       f"the way to the critic's; the critic untouched{delayed}.")
+                       f"the way to the critic's; the critic untouched{delayed}.",
+                       after=AFTER)
