@@ -38,7 +38,7 @@ class CheckFailed(TD3TeachError, AssertionError):
 
     @property
     def title(self) -> str:
-        return f"Step {self.step} ✗ {type(self).label}"
+        return f"{_label(self.step)} ✗ {type(self).label}"
 
     label = "not yet right"
 
@@ -80,7 +80,7 @@ class CheckPassed:
     verified: str
 
     def text(self) -> str:
-        return f"Step {self.step} ✓ {self.verified}"
+        return f"{_label(self.step)} ✓ {self.verified}"
 
     __str__ = text
 
@@ -88,10 +88,15 @@ class CheckPassed:
         return self.text()
 
     def _repr_html_(self) -> str:
-        return _box(f"Step {self.step} ✓ passed", [("", self.verified)], ok=True)
+        return _box(f"{_label(self.step)} ✓ passed", [("", self.verified)], ok=True)
 
     def __bool__(self) -> bool:
         return True
+
+
+def _label(step: int | str) -> str:
+    """``Step 8`` for a TD3 step; a whole-agent check passes its own label (``Your TD3``)."""
+    return f"Step {step}" if isinstance(step, int) else str(step)
 
 
 def _box(title: str, rows: list[tuple[str, str]], ok: bool) -> str:
