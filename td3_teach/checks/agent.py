@@ -71,8 +71,10 @@ def _call(what: str, fn: Callable, *args: Any, **kwargs: Any) -> Any:
             bug = "comma_critic" if re.search(r"self\s*,\s*critic", line) else "lowercase_critic"
         elif "state_dict" in text and "method" in text:
             bug = "state_dict_uncalled"
-        elif "mat1 and mat2" in text and re.search(r"reshape\(\s*-1\s*,\s*1\s*\)", line):
-            bug = "reshape_column"
+        elif re.search(r"mat1 and mat2 shapes cannot be multiplied \((\d+)x1 and \1x", text):
+            bug = "reshape_column"  # (state_dim, 1): a column of one-feature states
+        elif "loading state_dict for Actor" in text and "critic" in line:
+            bug = "critic_target_actor"
         err = fail(text, why=e.why, hint=e.hint or _hint_for(bug), bug=bug or None)
         if e.bug and not bug:
             err.bug = e.bug
@@ -540,7 +542,9 @@ def _mismatches(learner: Snapshot, ref: SimpleNamespace) -> dict[str, float]:
 
 
 def _moved(before: Snapshot, after: Snapshot, n: str) -> bool:
-    return any(not torch.equal(a, b) for a, b in zip(before.params[n], after.params[n]))
+    """Whether network ``n`` changed beyond rounding (a Polyak step toward an equal network
+    changes the last bit only)."""
+    return _differs(before.params[n], after.params[n]) > 0
 
 
 @dataclass
@@ -601,17 +605,18 @@ CANDIDATES: list[tuple[str, Variant, str, str | None]] = [
 
 
 def _diagnose(run: Run, it: int, n_calls: str, before: Snapshot, after: Snapshot,
-              ref: SimpleNamespace, batch: Batch, a_tilde: torch.Tensor | None, agent: Any,
-              cls: Any) -> CheckFailed:
+              ref: SimpleNamespace, want: SimpleNamespace, batch: Batch,
+              a_tilde: torch.Tensor | None, cls: Any) -> CheckFailed:
+    """Why the learner's weights after iteration ``it`` (``after``) differ from the reference's
+    (``want``), both started from ``before``; ``ref`` is the reference before the iteration."""
     hp = run.hp
     delayed = it % hp.policy_freq == 0
     kind = "a delayed iteration" if delayed else "a non-delayed iteration"
     where = (f"After iteration {it} ({run.name}, policy_freq={hp.policy_freq}: {kind}; "
              f"train called as {n_calls})")
-    bad = _mismatches(after, ref)
+    bad = _mismatches(after, want)
     good = [n for n in NETS if n not in bad]
-    ok = (" " + " and ".join(good) + (" match" if len(good) > 1 else " matches") + ", but") \
-        if good else ""
+    ok = (" " + _and(good) + (" match" if len(good) > 1 else " matches") + ", but") if good else ""
     moved = {n: _moved(before, after, n) for n in NETS}
 
     # Structural: what moved when it should not, or did not when it should.
@@ -622,18 +627,19 @@ def _diagnose(run: Run, it: int, n_calls: str, before: Snapshot, after: Snapshot
         what = [n for n in ("actor", "actor_target", "critic_target") if moved[n]]
         local = moved["actor"] and it % hp.policy_freq != 0
         bug = "local_counter" if local else "polyak_every_iteration"
-        return fail(f"{where}{ok} {' and '.join(what)} moved on a non-delayed iteration: "
+        return fail(f"{where}{ok} {_and(what)} moved on a non-delayed iteration: "
                     f"{DELAY_RULE}.", why="The delay lets the critic settle before the actor and "
                     "the targets follow it (paper, Section 5.2).",
                     hint="Which counter does your delay test, and is every one of steps 13-15 "
                     "under it?", bug=bug)
-    if delayed:
-        still = [n for n in ("actor", "actor_target", "critic_target") if not moved[n]]
+    if delayed:  # not moved at all, not even by rounding
+        still = [n for n in ("actor", "actor_target", "critic_target")
+                 if all(torch.equal(a, b) for a, b in zip(before.params[n], after.params[n]))]
         if still:
             bug = "polyak_assigns_copy" if ("actor" not in still and
                                             assigns_attribute(getattr(cls, "train", None), "copy_")) \
                 else ("local_counter" if "actor" in still else None)
-            return fail(f"{where}{ok} {' and '.join(still)} did not move on a delayed iteration: "
+            return fail(f"{where}{ok} {_and(still)} did not move on a delayed iteration: "
                         f"{DELAY_RULE}.", hint="Is every one of steps 13-15 reached on that "
                         "iteration, and does each really write into its network?", bug=bug)
     # Values: find the variant of the reference that gives the learner's numbers.
@@ -666,6 +672,10 @@ _GROUP_HINT = {"critic": "Compare each of steps 5-12 in your train with Algorith
                "targets": "Compare steps 14-15 in your train with Algorithm 1 above."}
 
 
+def _and(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
 def _reference_from(s: Snapshot, ref: SimpleNamespace, st_max: float) -> SimpleNamespace:
     """A copy of the reference (optimiser state included) with the weights of snapshot ``s``."""
     trial = copy.deepcopy(ref)
@@ -696,9 +706,15 @@ def run_train(cls: Any, st: Setup, run: Run, salt: int) -> Run:
     tildes: list[torch.Tensor] = []
     original = agent.critic_target.forward
 
+    noises: list[torch.Tensor] = []
+
     def spy(*args, **kwargs):
         if len(args) >= 2 and len(tildes) < memory.k:
             tildes.append(args[1].detach().cpu().clone())
+            with torch.no_grad():  # the noise the learner added: a~ - a', where a~ is inside
+                a_next = agent.actor_target(args[0]).detach().cpu()
+            inside = (tildes[-1].abs() < run.hp.max_action - 1e-6) & (a_next.abs() < run.hp.max_action - 1e-6)
+            noises.append(torch.where(inside, tildes[-1] - a_next, torch.nan))
         return original(*args, **kwargs)
 
     agent.critic_target.forward = spy
@@ -729,14 +745,15 @@ def run_train(cls: Any, st: Setup, run: Run, salt: int) -> Run:
                                    bug="noise_into_batch" if field_name == "a" else None)
                 before = snaps[k]
                 after = snaps[k + 1] if j + 1 < n else end
-                for tn in ("actor_target", "critic_target"):
-                    if any(g is not None and bool(g.abs().sum() > 0) for g in after.grads[tn]):
-                        raise fail(f"After iteration {it} ({run.name}) `{tn}` holds gradients: "
-                                   "a backward() reached the target network.",
-                                   why="The Bellman target y is a constant of the regression "
-                                   "(steps 5-9 run without autograd); targets move only by "
-                                   "Polyak averaging.", hint="Compute steps 5-9 with autograd "
-                                   "switched off.")
+                if run.name == "noise on" and k >= 1 and len(noises) > k:
+                    both = ~(noises[k].isnan() | noises[k - 1].isnan())
+                    if both.sum() > 4 and torch.allclose(noises[k][both], noises[k - 1][both],
+                                                         atol=1e-7):
+                        raise fail(f"Iterations {it - 1} and {it} ({run.name}) added the same "
+                                   "target noise: it is drawn once and reused.",
+                                   why="Smoothing averages the target over many draws, a fresh one "
+                                   "at every iteration; one draw reused is a fixed bias.",
+                                   hint="Draw the noise inside the loop, at every iteration.")
                 trial = _reference_from(before, ref, st.max_action)
                 torch.manual_seed(seeds[k])
                 got = tildes[k] if k < len(tildes) else None
@@ -747,7 +764,15 @@ def run_train(cls: Any, st: Setup, run: Run, salt: int) -> Run:
                     trial = _reference_from(before, ref, st.max_action)
                     iteration(trial, given, it, run.hp, a_tilde=got)
                 if _mismatches(after, trial):
-                    raise _diagnose(run, it, calls, before, after, ref, given, got, agent, cls)
+                    raise _diagnose(run, it, calls, before, after, ref, trial, given, got, cls)
+                for tn in ("actor_target", "critic_target"):
+                    if any(g is not None and bool(g.abs().sum() > 0) for g in after.grads[tn]):
+                        raise fail(f"After iteration {it} ({run.name}) `{tn}` holds gradients: "
+                                   "a backward() reached the target network.",
+                                   why="The Bellman target y is a constant of the regression "
+                                   "(steps 5-9 run without autograd); targets move only by "
+                                   "Polyak averaging.", hint="Compute steps 5-9 with autograd "
+                                   "switched off.")
                 ref = trial
     finally:
         del agent.critic_target.forward
