@@ -227,7 +227,7 @@ LECTURE_BUGS = {
                                   "never set in __init__"),
     "the delay counted within one call (for it in range(iterations))": (
         {LOOP: "for it in range(iterations):\n", DELAY: "if it % policy_freq == 0:"},
-        "counts the iterations of one call"),
+        "your counter restarts in each call"),
     "noise not scaled by max_action": (
         {NOISE: NOISE.replace("(policy_noise * self.max_action)", "policy_noise"),
          CLIP: "noise = noise.clamp(-noise_clip, noise_clip)"}, "not scaled by max_action"),
@@ -263,11 +263,11 @@ def test_agent_check_names_a_train_outside_the_class():
 
 # --------------------------------------------------------------------------- assembly mistakes
 ASSEMBLY = {
-    "actor and targets every iteration (no delay)": ({DELAY: "if True:"}, "moved on a non-delayed iteration"),
+    "actor and targets every iteration (no delay)": ({DELAY: "if True:"}, "there is no delay at all"),
     "the delay counted from 0": ({LOOP: "for _ in range(iterations):\n",
                                   DELAY: "if self.total_it % policy_freq == 0:\n                pass\n"
                                          "            self.total_it += 1\n            if (self.total_it - 1) % policy_freq == 0:"},
-                                 "moved on a non-delayed iteration"),
+                                 "moved on iterations [1, 3, 5, 7]; expected [2, 4, 6, 8]"),
     "online critic in the target": ({"self.critic_target(s_next, a_tilde)": "self.critic(s_next, a_tilde)"},
                                     "critic target was never called"),
     "online actor in the target": ({"a_next = self.actor_target(s_next)": "a_next = self.actor(s_next)"},

@@ -606,7 +606,7 @@ CANDIDATES: list[tuple[str, Variant, str, str | None]] = [
 
 def _diagnose(run: Run, it: int, n_calls: str, before: Snapshot, after: Snapshot,
               ref: SimpleNamespace, want: SimpleNamespace, batch: Batch,
-              a_tilde: torch.Tensor | None, cls: Any) -> CheckFailed:
+              a_tilde: torch.Tensor | None, cls: Any, st: Setup) -> CheckFailed:
     """Why the learner's weights after iteration ``it`` (``after``) differ from the reference's
     (``want``), both started from ``before``; ``ref`` is the reference before the iteration."""
     hp = run.hp
@@ -625,9 +625,10 @@ def _diagnose(run: Run, it: int, n_calls: str, before: Snapshot, after: Snapshot
                     "EVERY iteration.", hint=f"Step 12: {ORDER} on the critic's optimizer.")
     if not delayed and (moved["actor"] or moved["actor_target"] or moved["critic_target"]):
         what = [n for n in ("actor", "actor_target", "critic_target") if moved[n]]
-        local = moved["actor"] and it % hp.policy_freq != 0
-        bug = "local_counter" if local else "polyak_every_iteration"
-        return fail(f"{where}{ok} {_and(what)} moved on a non-delayed iteration: "
+        bug, pattern = "polyak_every_iteration", ""
+        if moved["actor"]:
+            bug, pattern = _delay_pattern(cls, hp, st)
+        return fail(f"{where}{ok} {_and(what)} moved on a non-delayed iteration{pattern}: "
                     f"{DELAY_RULE}.", why="The delay lets the critic settle before the actor and "
                     "the targets follow it (paper, Section 5.2).",
                     hint="Which counter does your delay test, and is every one of steps 13-15 "
@@ -670,6 +671,30 @@ _GROUP_WHY = {"critic": "The critic is updated by steps 5-12: target action, noi
 _GROUP_HINT = {"critic": "Compare each of steps 5-12 in your train with Algorithm 1 above.",
                "actor": "Compare step 13 in your train with Algorithm 1 above.",
                "targets": "Compare steps 14-15 in your train with Algorithm 1 above."}
+
+
+def _delay_pattern(cls: Any, hp: Hyper, st: Setup) -> tuple[str | None, str]:
+    """On which iterations a fresh agent's actor moves, over four train(..., 1) calls and then
+    one train(..., 4) call: tells a counter that restarts in every call from a missing delay or
+    an off-by-one count."""
+    agent = _build(cls, st, salt=9)
+    n = 8
+    batches = make_batches(st, n, salt=9)
+    snaps: list[Snapshot] = []
+    memory = ScriptedMemory(batches, list(range(n)), hp, _device(agent),
+                            lambda: snaps.append(snap(agent)))
+    for k in (1, 1, 1, 1, 4):
+        _call("train(replay_buffer, ...)", agent.train, memory, k, **hp.train_kwargs())
+    snaps.append(snap(agent))
+    ran = [i + 1 for i in range(n) if _moved(snaps[i], snaps[i + 1], "actor")]
+    want = [i for i in range(1, n + 1) if i % hp.policy_freq == 0]
+    if ran[:4] == [1, 2, 3, 4] and ran[4:] != [5, 6, 7, 8]:
+        return "local_counter", (" (at every one of four train(..., 1) calls, but not at every "
+                                 "iteration of one train(..., 4) call: your counter restarts in "
+                                 "each call)")
+    if ran == list(range(1, n + 1)):
+        return None, " (at every iteration: there is no delay at all)"
+    return None, f" (over 8 iterations the actor moved on iterations {ran}; expected {want})"
 
 
 def _and(names: list[str]) -> str:
@@ -764,7 +789,7 @@ def run_train(cls: Any, st: Setup, run: Run, salt: int) -> Run:
                     trial = _reference_from(before, ref, st.max_action)
                     iteration(trial, given, it, run.hp, a_tilde=got)
                 if _mismatches(after, trial):
-                    raise _diagnose(run, it, calls, before, after, ref, trial, given, got, cls)
+                    raise _diagnose(run, it, calls, before, after, ref, trial, given, got, cls, st)
                 for tn in ("actor_target", "critic_target"):
                     if any(g is not None and bool(g.abs().sum() > 0) for g in after.grads[tn]):
                         raise fail(f"After iteration {it} ({run.name}) `{tn}` holds gradients: "
