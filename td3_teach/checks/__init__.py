@@ -8,6 +8,7 @@ The checks never read the course's solutions.
 
 from ._core import CheckFailed, CheckPassed, LearnerCodeError, NotImplementedYet
 from .agent import agent
+from .bug_hunt import bug_hunt
 from .step01_replay_buffer import step01
 from .step02_actor import step02
 from .step03_twin_critics import step03
@@ -24,5 +25,5 @@ from .step13_actor_update import step13
 from .step14_polyak_actor_target import step14
 from .step15_polyak_critic_target import step15
 
-__all__ = ["CheckFailed", "CheckPassed", "LearnerCodeError", "NotImplementedYet", "agent",
+__all__ = ["CheckFailed", "CheckPassed", "LearnerCodeError", "NotImplementedYet", "agent", "bug_hunt",
            *(f"step{n:02d}" for n in range(1, 16))]
