@@ -53,8 +53,8 @@ class BugHuntReport(CheckFailed):
         self.remaining, self.extra = remaining, extra
         n = len(remaining)
         head = (f"{n} of the {len(HUNT)} known bugs remain" if n else
-                f"0 of the {len(HUNT)} known bugs remain by their looks, but the agent does not "
-                "match the reference yet")
+                f"0 of the {len(HUNT)} known bugs remain, but the listing is not TD3 yet: a "
+                "mistake of another kind")
         super().__init__(LABEL, head + ":" if n else head + ".",
                          hint="Fix one, run its cell and this one again. The names say what goes "
                          "wrong, not where: read the listing with Algorithm 1 (notebook 16) next "
