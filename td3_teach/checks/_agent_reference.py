@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 
 import torch
-import torch.nn.functional as F
 
 from .. import update
 from ..replay_buffer import Batch
@@ -131,7 +130,3 @@ def _polyak(ag: SimpleNamespace, hp: Hyper, v: Variant) -> None:
     tau = {"swapped": 1.0 - hp.tau, "copy": 1.0, "default_tau": 0.005}.get(v.polyak, hp.tau)
     update.step14_update_actor_target(ag.actor, ag.actor_target, tau)                         # Step 14
     update.step15_update_critic_target(ag.critic, ag.critic_target, tau)                      # Step 15
-
-
-def mse(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    return F.mse_loss(a, b)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import copy
 import inspect
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from types import SimpleNamespace
 from typing import Any, Callable
 
@@ -31,7 +31,7 @@ import torch
 from torch import nn
 
 from ._agent_reference import NETS, OPTIMIZERS, Hyper, Variant, iteration
-from ._core import CheckFailed, CheckPassed, LearnerCodeError, call_learner
+from ._core import CheckFailed, CheckPassed, LearnerCodeError
 from ._lecture_bugs import BUGS, TYPO_BUGS
 from ._seeded import seeded
 from ._update_helpers import assigns_attribute, call_update
@@ -103,8 +103,7 @@ class Setup:
     action_dim: int
     max_action: float
     hp: Hyper
-    calls: tuple[int, ...] = (1, 1, 1, 3)
-    notes: list[str] = field(default_factory=list)
+    calls: tuple[int, ...] = (1, 1, 1, 3)  # train calls: iterations each
 
 
 def setup(seed: int) -> Setup:
