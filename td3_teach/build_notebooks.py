@@ -4,7 +4,9 @@ In a solution notebook, exercise code sits between ``### BEGIN SOLUTION`` and ``
 (nbgrader's markers). The learner's copy replaces each such region with ``# YOUR CODE HERE`` and
 a friendly ``raise NotImplementedError(...)``, and tags every cell that will then raise
 (the exercise and each later cell that uses what it defines) ``raises-exception``, so the
-learner's notebook also runs end to end under nbval, showing the friendly messages.
+learner's notebook also runs end to end under nbval, showing the friendly messages. A cell with
+a ``### BEGIN HANDOUT`` region (commented out in the solution) is handed out as that code instead,
+uncommented and without its solution: the bug hunt gives out buggy code to fix, not a stub.
 
 Both copies get nbgrader-compatible cell metadata (``metadata.nbgrader``: solution, grade,
 locked, grade_id, points, schema_version 3), written with plain nbformat, so instructors who use
@@ -23,6 +25,7 @@ from pathlib import Path
 import nbformat
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
+HANDOUT_BEGIN, HANDOUT_END = "### BEGIN HANDOUT", "### END HANDOUT"
 CHECK_CALL = re.compile(r"\bchecks\.step(\d\d)\s*\(")
 DEFINES = re.compile(r"^(?:def|class)\s+([A-Za-z_]\w*)|^([A-Za-z_]\w*)\s*=", re.M)
 RAISES = "raises-exception"
@@ -54,6 +57,36 @@ def strip_solutions(source: str, notebook_step: str) -> str:
             out.append(line)
     if inside:
         raise ValueError(f"'{BEGIN}' without '{END}'")
+    return "\n".join(out)
+
+
+def handout(source: str) -> str:
+    """The learner's copy of a cell with a ``### BEGIN HANDOUT`` region (the bug hunt's buggy
+    listing): the handout's lines uncommented, every SOLUTION region dropped without a stub.
+
+    In the solution notebook each handout line is commented out (``# `` in front), so the
+    solution runs only its fixed code; the learner gets the code to fix instead of a stub.
+    """
+    out, mode = [], None
+    for n, line in enumerate(source.splitlines(), start=1):
+        marker = line.strip()
+        if marker in (HANDOUT_BEGIN, BEGIN):
+            if mode is not None:
+                raise ValueError(f"line {n}: '{marker}' inside another region")
+            mode = "handout" if marker == HANDOUT_BEGIN else "solution"
+        elif marker in (HANDOUT_END, END):
+            if mode != ("handout" if marker == HANDOUT_END else "solution"):
+                raise ValueError(f"line {n}: '{marker}' without its BEGIN")
+            mode = None
+        elif mode == "handout":
+            if not line.startswith("#"):
+                raise ValueError(f"line {n}: a handout line must be commented out in the "
+                                 f"solution ('# ' in front); got {line!r}")
+            out.append(line[2:] if line.startswith("# ") else line[1:])
+        elif mode is None:
+            out.append(line)
+    if mode is not None:
+        raise ValueError(f"a {mode} region is not closed")
     return "\n".join(out)
 
 
@@ -108,7 +141,10 @@ def learner_version(solution: nbformat.NotebookNode, path: Path) -> nbformat.Not
             continue
         tags = [t for t in cell.metadata.get("tags", []) if t != RAISES]
         uses_stub = any(_uses(cell.source, n) for n in stubbed)
-        if BEGIN in cell.source:
+        if HANDOUT_BEGIN in cell.source:  # the learner fixes the handout: no stub, no raise
+            cell.source = handout(cell.source)
+            stubbed |= {a or b for a, b in DEFINES.findall(cell.source)}
+        elif BEGIN in cell.source:
             stubbed |= {a or b for a, b in DEFINES.findall(cell.source)}
             cell.source = strip_solutions(cell.source, label)
             tags.append(RAISES)

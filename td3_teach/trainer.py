@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import inspect
 import math
 import os
 import sys
@@ -39,7 +40,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from .agent import TD3, make_adam
+from .agent import NETWORKS, OPTIMIZERS, TD3, make_adam
 from .checkpoint import (CHECKPOINT_NAME, FORMAT, VERSION, atomic_save, capture_rng,
                          load_training_checkpoint, restore_rng, save_actor)
 from .config import TD3Config
@@ -156,6 +157,58 @@ def make_agent(state_dim: int, action_dim: int, max_action: float, config: TD3Co
     return agent
 
 
+# ------------------------------------------------------------------- an agent you wrote (notebook 16)
+def lecture_shaped(agent: Any) -> bool:
+    """An agent written in the lecture's shape (notebook 16's ``MyTD3``), not a ``TD3``: it has
+    the six attributes (actor, actor_target, critic, critic_target and their optimisers) but no
+    ``TD3Config`` of its own, so the trainer passes the hyperparameters to its ``train``."""
+    return not isinstance(agent, TD3) and getattr(agent, "config", None) is None \
+        and all(hasattr(agent, n) for n in NETWORKS + OPTIMIZERS)
+
+
+def lecture_train_kwargs(cfg: TD3Config) -> dict:
+    """``train``'s keyword arguments in the lecture's signature, from a TD3Config."""
+    if not cfg.twin_critics:
+        raise ValueError("twin_critics=False switches off a part of the package's TD3; a train "
+                         "in the lecture's signature has no switch for it. Train td3_teach.TD3 "
+                         "for that ablation (target_noise and delayed_updates work with yours).")
+    noise = (cfg.policy_noise, cfg.noise_clip) if cfg.target_noise else (0.0, 0.0)
+    return dict(batch_size=cfg.batch_size, discount=cfg.discount, tau=cfg.tau,
+                policy_noise=noise[0], noise_clip=noise[1], policy_freq=cfg.policy_delay)
+
+
+def lecture_state_dict(agent: Any, dims: tuple, cfg: TD3Config) -> dict:
+    """What ``TD3.state_dict`` holds, read from a lecture-shaped agent's six attributes (and its
+    ``total_it``, the delay's counter, when it keeps one)."""
+    d = {name: getattr(agent, name).state_dict() for name in NETWORKS + OPTIMIZERS}
+    d["meta"] = {"state_dim": int(dims[0]), "action_dim": int(dims[1]),
+                 "max_action": float(dims[2]), "total_it": int(getattr(agent, "total_it", 0)),
+                 "config": cfg.to_dict()}
+    return d
+
+
+def load_lecture_state_dict(agent: Any, d: dict, source) -> None:
+    for name in NETWORKS + OPTIMIZERS:
+        if name not in d:
+            raise CheckpointError(f"{source} has no '{name}' entry; it is not a checkpoint of "
+                                  "this agent.")
+        try:
+            getattr(agent, name).load_state_dict(d[name])
+        except (RuntimeError, ValueError, KeyError) as e:
+            raise CheckpointError(f"{source}: '{name}' does not fit this agent ("
+                                  f"{str(e).splitlines()[0]}). Resume with the class that wrote "
+                                  "the checkpoint.") from None
+    if hasattr(agent, "total_it"):
+        agent.total_it = int(d.get("meta", {}).get("total_it", 0))
+
+
+def _actor_view(agent: Any, dims: tuple) -> Any:
+    """What ``save_actor`` reads (the actor and the sizes), for any agent."""
+    from types import SimpleNamespace
+    return SimpleNamespace(actor=agent.actor, state_dim=int(dims[0]), action_dim=int(dims[1]),
+                           max_action=float(dims[2]))
+
+
 def exploration_action(mu_s: np.ndarray, max_action: float, expl_noise: float,
                        rng: np.random.Generator) -> np.ndarray:
     """The action played while learning: ``clip(mu(s) + N(0, (expl_noise * max_action)^2))``.
@@ -189,8 +242,12 @@ def train(env_id: str = "HalfCheetahBulletEnv-v0", steps: int | None = None, see
         seed: seeds python, numpy, torch, the envs and the exploration noise.
         out_dir: where ``evaluations.csv``, ``checkpoint.pt``, ``best_actor.pt`` and
             ``final_actor.pt`` go; None keeps everything in memory (no checkpoints).
-        agent: your own agent (anything with ``select_action``, ``train`` and, for checkpoints,
-            ``state_dict``/``load_state_dict``); default a new ``TD3`` made by ``make_agent``.
+        agent: your own agent: an instance, or a class / factory called as
+            ``agent(state_dim, action_dim, max_action)`` (notebook 16's ``MyTD3``). One in the
+            lecture's shape gets ``train(buffer, 1, batch_size=..., ..., policy_freq=...)`` from
+            ``config`` and is checkpointed through its six attributes; anything else needs
+            ``select_action``, ``train`` and, for checkpoints, ``state_dict``/``load_state_dict``.
+            Default: a new ``TD3`` made by ``make_agent``.
         config: TD3's hyperparameters (``TD3Config()``, the paper's, when None).
         replay_buffer: your own replay memory (with ``add``, ``sample``, ``__len__``).
         actor_cls, critic_cls: your own network classes, plugged into a new TD3 agent.
@@ -249,6 +306,12 @@ def train(env_id: str = "HalfCheetahBulletEnv-v0", steps: int | None = None, see
     state_dim, action_dim, max_action = env_dims(env)
     if agent is None:
         agent = make_agent(state_dim, action_dim, max_action, config, device, actor_cls, critic_cls)
+    elif inspect.isclass(agent) or (callable(agent) and not hasattr(agent, "select_action")):
+        agent = agent(state_dim, action_dim, max_action)  # your class (notebook 16) or a factory
+    own = lecture_shaped(agent)
+    dims = (state_dim, action_dim, max_action)
+    cfg = config or TD3Config()
+    train_kwargs = lecture_train_kwargs(cfg) if own else {}
     buffer_rows = min(s.buffer_size, max(s.steps, 1))
     if saved is not None and int(saved["replay_buffer"]["size"]) < int(saved["progress"]["t"]):
         buffer_rows = int(saved["replay_buffer"]["max_size"])  # it has wrapped: keep its size
@@ -288,7 +351,8 @@ def train(env_id: str = "HalfCheetahBulletEnv-v0", steps: int | None = None, see
     bar = _progress_bar(s, t, progress)
     # A batch cannot be larger than the memory: with start_steps below the batch size the
     # first updates wait until the buffer holds one batch.
-    min_fill = int(getattr(getattr(agent, "config", None), "batch_size", 1))
+    min_fill = cfg.batch_size if own else int(getattr(getattr(agent, "config", None),
+                                                      "batch_size", 1))
 
     def do_eval() -> None:
         nonlocal best_mean
@@ -298,7 +362,7 @@ def train(env_id: str = "HalfCheetahBulletEnv-v0", steps: int | None = None, see
         if out is not None:
             _append_csv(out / EVAL_CSV, rec)
             if mean > best_mean and hasattr(agent, "actor"):
-                save_actor(agent, out / BEST_ACTOR, env_id=s.env_id, step=t, eval_return=mean,
+                save_actor(_actor_view(agent, dims), out / BEST_ACTOR, env_id=s.env_id, step=t, eval_return=mean,
                            eval_std=std, seed=s.seed)
         best_mean = max(best_mean, mean)
         if bar is not None:
@@ -307,12 +371,12 @@ def train(env_id: str = "HalfCheetahBulletEnv-v0", steps: int | None = None, see
             on_eval(rec, history)
 
     def do_checkpoint(mid_episode: bool) -> None:
-        if out is None or not hasattr(agent, "state_dict"):
+        if out is None or not (own or hasattr(agent, "state_dict")):
             return
         state = {
             "format": FORMAT, "version": VERSION,
             "settings": asdict(s),
-            "agent": agent.state_dict(),
+            "agent": lecture_state_dict(agent, dims, cfg) if own else agent.state_dict(),
             "replay_buffer": replay_buffer.state_dict(),
             "progress": {"t": t, "episode": episode, "wall_time": wall(),
                          "mid_episode": bool(mid_episode), "best_mean": best_mean,
@@ -339,7 +403,7 @@ def train(env_id: str = "HalfCheetahBulletEnv-v0", steps: int | None = None, see
             ep_len += 1
             t += 1
             if t > s.start_steps and len(replay_buffer) >= min_fill:
-                agent.train(replay_buffer, 1)                     # steps 4-15, once per env step
+                agent.train(replay_buffer, 1, **train_kwargs)     # steps 4-15, once per env step
             boundary = bool(terminated or truncated)
             if boundary:
                 episode_returns.append(ep_return)
@@ -359,7 +423,7 @@ def train(env_id: str = "HalfCheetahBulletEnv-v0", steps: int | None = None, see
         do_checkpoint(mid_episode=ep_len > 0)
         if out is not None and t >= s.steps and hasattr(agent, "actor"):
             last = history[-1]
-            save_actor(agent, out / FINAL_ACTOR, env_id=s.env_id, step=t, eval_return=last.mean,
+            save_actor(_actor_view(agent, dims), out / FINAL_ACTOR, env_id=s.env_id, step=t, eval_return=last.mean,
                        eval_std=last.std, seed=s.seed)
     finally:
         if bar is not None:
@@ -371,9 +435,12 @@ def train(env_id: str = "HalfCheetahBulletEnv-v0", steps: int | None = None, see
 
 def _restore(saved: dict, agent, replay_buffer, source) -> tuple:
     """Load a checkpoint's agent, buffer and progress; every mismatch is a CheckpointError."""
-    if not hasattr(agent, "load_state_dict"):
+    if lecture_shaped(agent):
+        load_lecture_state_dict(agent, saved["agent"], source)
+    elif not hasattr(agent, "load_state_dict"):
         raise CheckpointError("Resuming needs an agent with load_state_dict (a TD3).")
-    agent.load_state_dict(saved["agent"], source=str(source))
+    else:
+        agent.load_state_dict(saved["agent"], source=str(source))
     rb, p = saved["replay_buffer"], saved["progress"]
     try:
         size = int(rb["size"])

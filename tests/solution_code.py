@@ -76,12 +76,13 @@ def solution_fragments(notebook: str | None = None) -> dict[str, str]:
     return out
 
 
-def solution_code_in(text: str, step: int | None = None) -> str | None:
+def solution_code_in(text: str, step: int | str | None = None) -> str | None:
     """The solution line ``text`` contains (as 'notebook: line'), or None. With ``step``, only the
     solutions of that step's notebook count: the answers a learner working on it must not be given
-    (a step 3 message may well say that the check called ``critic(s, a)``, step 10's answer)."""
-    notebook = None
-    if step is not None:
+    (a step 3 message may well say that the check called ``critic(s, a)``, step 10's answer).
+    ``step`` may also be a notebook's file name (``16_your_td3.ipynb``, whose check is not a step's)."""
+    notebook = step if isinstance(step, str) else None
+    if isinstance(step, int):
         from td3_teach.steps import step as step_info
         notebook = step_info(step).notebook
     flat = normalise(text)

@@ -32,8 +32,9 @@ def test_learner_notebook_holds_no_solution(path):
     code = lambda p: "\n".join(c.source for c in nbformat.read(p, as_version=4).cells  # noqa: E731
                                if c.cell_type == "code")
     text = code(path)
-    assert bn.BEGIN not in text and bn.END not in text
-    if bn.BEGIN in code(SOLUTIONS / path.name):
+    assert bn.BEGIN not in text and bn.END not in text and bn.HANDOUT_BEGIN not in text
+    solution = code(SOLUTIONS / path.name)
+    if bn.BEGIN in solution and bn.HANDOUT_BEGIN not in solution:
         assert "# YOUR CODE HERE" in text and "raise NotImplementedError" in text
 
 
@@ -102,3 +103,41 @@ def test_build_writes_then_is_idempotent_and_removes_orphans(tmp_path):
     assert bn.build(sol, out) == []  # a second run changes nothing
     cleaned = nbformat.read(sol / "08_x.ipynb", as_version=4)
     assert cleaned.cells[0].outputs == [] and cleaned.cells[0].execution_count is None
+
+
+HANDOUT_CELL = """import math
+### BEGIN HANDOUT
+# def area(r):
+#   return math.pi * r ** 3
+#
+### END HANDOUT
+### BEGIN SOLUTION
+def area(r):
+  return math.pi * r ** 2
+### END SOLUTION
+print(area(1.0))"""
+
+
+def test_handout_gives_the_learner_the_buggy_code_uncommented_and_no_solution():
+    learner = bn.handout(HANDOUT_CELL)
+    assert learner == "import math\ndef area(r):\n  return math.pi * r ** 3\n\nprint(area(1.0))"
+    ns: dict = {}
+    exec(HANDOUT_CELL, ns)  # the solution copy runs only the fixed code: the handout is comments
+    assert ns["area"](1.0) == pytest.approx(3.14159, abs=1e-4)
+
+
+def test_handout_refuses_a_handout_line_that_would_run_in_the_solution():
+    with pytest.raises(ValueError, match="commented out"):
+        bn.handout("### BEGIN HANDOUT\nx = 1\n### END HANDOUT")
+    with pytest.raises(ValueError, match="not closed"):
+        bn.handout("### BEGIN HANDOUT\n# x = 1")
+
+
+def test_handout_cells_are_not_stubbed_and_later_cells_that_use_them_may_raise(tmp_path):
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(HANDOUT_CELL),
+                                         nbformat.v4.new_code_cell("checks.bug_hunt(area)")])
+    learner = bn.learner_version(nb, tmp_path / "17_bug_hunt.ipynb")
+    first, second = learner.cells
+    assert "NotImplementedError" not in first.source and "r ** 3" in first.source
+    assert bn.RAISES not in first.metadata.get("tags", [])
+    assert bn.RAISES in second.metadata.get("tags", [])

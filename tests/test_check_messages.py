@@ -21,7 +21,11 @@ from solution_code import solution_code_in
 
 CHECKS = Path(checks.__file__).parent
 HELPERS = {"_core.py": tuple(range(1, 16)), "_networks.py": (2, 3), "_polyak.py": (14, 15),
-           "_update_helpers.py": tuple(range(4, 16)), "_seeded.py": (), "_stand_in_agent.py": ()}
+           "_update_helpers.py": tuple(range(4, 16)), "_seeded.py": (), "_stand_in_agent.py": (),
+           # the whole-agent and bug-hunt checks: the answers are notebook 16's class and 17's fixes
+           "agent.py": ("16_your_td3.ipynb",), "_agent_reference.py": ("16_your_td3.ipynb",),
+           "_lecture_bugs.py": ("16_your_td3.ipynb", "17_bug_hunt.ipynb"),
+           "bug_hunt.py": ("16_your_td3.ipynb", "17_bug_hunt.ipynb")}
 
 
 def strings_in(path: Path) -> list[str]:
@@ -43,7 +47,7 @@ def strings_in(path: Path) -> list[str]:
     return out
 
 
-def steps_of(path: Path) -> tuple[int, ...]:
+def steps_of(path: Path) -> tuple[int | str, ...]:
     m = re.match(r"step(\d\d)_", path.name)
     return (int(m.group(1)),) if m else HELPERS.get(path.name, tuple(range(1, 16)))
 

@@ -11,6 +11,8 @@ function leaves one changed.
 """
 
 from ._core import CheckFailed, CheckPassed, LearnerCodeError, NotImplementedYet
+from .agent import agent
+from .bug_hunt import bug_hunt
 from .step01_replay_buffer import step01
 from .step02_actor import step02
 from .step03_twin_critics import step03
@@ -38,7 +40,10 @@ step09, step10, step11, step12, step13, step14, step15 = (
     _guarded(n)(c) for n, c in enumerate((step09, step10, step11, step12, step13, step14,
                                           step15), start=9))
 
+agent, bug_hunt = _guarded("Your TD3")(agent), _guarded("Bug hunt")(bug_hunt)
+
 from ._pictures import for_the_picture
 
-__all__ = ["CheckFailed", "CheckPassed", "LearnerCodeError", "NotImplementedYet", "for_the_picture",
+__all__ = ["CheckFailed", "CheckPassed", "LearnerCodeError", "NotImplementedYet", "agent",
+           "bug_hunt", "for_the_picture",
            *(f"step{n:02d}" for n in range(1, 16))]

@@ -78,7 +78,7 @@ class CheckFailed(TD3TeachError, AssertionError):
 
     @property
     def title(self) -> str:
-        return f"Step {self.step} ✗ {type(self).label}"
+        return f"{_label(self.step)} ✗ {type(self).label}"
 
     label = "not yet right"
 
@@ -137,7 +137,7 @@ class CheckPassed:
         _passed_on[self.step] = _checked.pop(self.step, set())  # for checks.for_the_picture
 
     def text(self) -> str:
-        line = f"Step {self.step} ✓ {self.verified}"
+        line = f"{_label(self.step)} ✓ {self.verified}"
         return f"{line}\nNow that it passes: {self.after}" if self.after else line
 
     __str__ = text
@@ -149,10 +149,15 @@ class CheckPassed:
         rows = [("", self.verified)]
         if self.after:
             rows.append(("Now that it passes", self.after))
-        return _box(f"Step {self.step} ✓ passed", rows, ok=True)
+        return _box(f"{_label(self.step)} ✓ passed", rows, ok=True)
 
     def __bool__(self) -> bool:
         return True
+
+
+def _label(step: int | str) -> str:
+    """``Step 8`` for a TD3 step; a whole-agent check passes its own label (``Your TD3``)."""
+    return f"Step {step}" if isinstance(step, int) else str(step)
 
 
 def _box(title: str, rows: list[tuple[str, str]], ok: bool) -> str:
