@@ -77,11 +77,12 @@ def run(args: argparse.Namespace) -> int:
               f"(the one holding notebooks/), or name the folder to open.", file=sys.stderr)
         return 2
     install_settings()
-    # Open the first notebook rather than the folder: a folder would become the server's root,
-    # and the terminal and file browser would not see runs/ next to notebooks/.
+    # The server's root is this folder (the file browser and the terminal see runs/ next to
+    # notebooks/); the page opens on the folder's first notebook, if it has one.
     first = folder / "00_introduction.ipynb"
-    target = first if folder.is_dir() and first.exists() else folder
-    cmd = [sys.executable, "-m", "jupyterlab", str(target), *args.jupyter_args]
+    page = (first if first.exists() else folder).resolve().relative_to(Path.cwd().resolve())
+    cmd = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={Path.cwd()}",
+           f"--LabApp.default_url=/lab/tree/{page.as_posix()}", *args.jupyter_args]
     try:
         return subprocess.call(cmd, env=lab_environment())
     except KeyboardInterrupt:  # Ctrl-C stops JupyterLab: it has already said so
