@@ -225,9 +225,10 @@ class _Rendered:
 
 
 def _render_traceback_(self: CheckFailed) -> list[str]:
-    """IPython's hook for how an exception is shown: the box (or its text) and no traceback at
-    all (an empty one: JupyterLab then draws no second, pink line under the box). The cell still
-    ends in an error, so Run All, nbval and graders see it fail."""
+    """IPython's hook for how an exception is shown: the box (or its text), then one short line
+    instead of a traceback. The cell still ends in an error, so Run All, nbval and graders see
+    it fail. (The line cannot go: with an empty traceback JupyterLab prints the whole message a
+    second time, as "ename: evalue", in its place.)"""
     try:
         from IPython.display import display
         if not getattr(self, "_shown", False):  # IPython may ask twice for one error
@@ -235,7 +236,7 @@ def _render_traceback_(self: CheckFailed) -> list[str]:
             self._shown = True
     except Exception:  # not in IPython after all: plain text
         return [self.text()]
-    return []
+    return [f"CheckFailed: {self.title} (see the message above)"]
 
 
 CheckFailed._render_traceback_ = _render_traceback_
