@@ -22,6 +22,7 @@ from .step12_critic_update import step12
 from .step13_actor_update import step13
 from .step14_polyak_actor_target import step14
 from .step15_polyak_critic_target import step15
+from .exploration import exploration
 
 __all__ = ["CheckFailed", "CheckPassed", "LearnerCodeError", "NotImplementedYet",
-           *(f"step{n:02d}" for n in range(1, 16))]
+           *(f"step{n:02d}" for n in range(1, 16)), "exploration"]
