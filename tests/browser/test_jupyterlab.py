@@ -89,6 +89,10 @@ def test_interrupting_training_prints_the_short_message(notebook):
     nb.run(cell)
     cell.locator(".jp-OutputArea-output", has_text="step").first.wait_for(timeout=60_000)
     time.sleep(3)  # into the update phase
+    # The kernel also reports "idle" after each control-channel request (the debugger's
+    # debug_request, the widget manager's comm_info_request) while the cell still runs; the
+    # status bar must go on saying Busy.
+    assert "| Busy" in nb.page.locator("#jp-main-statusbar").inner_text()
     nb.menu("Kernel", "Interrupt Kernel")
     message = cell.locator(".jp-OutputArea-output", has_text="Training interrupted at step")
     message.wait_for(timeout=60_000)
