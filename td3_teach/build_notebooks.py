@@ -2,9 +2,11 @@
 
 In a solution notebook, exercise code sits between ``### BEGIN SOLUTION`` and ``### END SOLUTION``
 (nbgrader's markers). The learner's copy replaces each such region with ``# YOUR CODE HERE`` and
-a friendly ``raise NotImplementedError(...)``, and tags every cell that will then raise
-(the exercise and each later cell that uses what it defines) ``raises-exception``, so the
-learner's notebook also runs end to end under nbval, showing the friendly messages. A cell with
+a friendly ``raise NotImplementedError(...)``. No cell is tagged ``raises-exception``: JupyterLab
+honours that tag, and Run All must stop at the first unfinished exercise or failed check. The
+test suite still runs every learner notebook end to end: conftest.py asks
+``cells_expected_to_raise`` which cells raise (the stubbed exercise and each later cell that uses
+what it defines) and allows, and requires, those errors in memory only. A cell with
 a ``### BEGIN HANDOUT`` region (commented out in the solution) is handed out as that code instead,
 uncommented and without its solution: the bug hunt gives out buggy code to fix, not a stub.
 
@@ -26,17 +28,25 @@ import nbformat
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 HANDOUT_BEGIN, HANDOUT_END = "### BEGIN HANDOUT", "### END HANDOUT"
+HANDOUT_MARK = "# HANDED OUT WITH ITS BUGS: fix them in this cell"
+"""The first line of a handout cell in the learner's copy (and how the test suite knows it)."""
+CHECKS_CALL = re.compile(r"\bchecks\.\w+\s*\(")
 CHECK_CALL = re.compile(r"\bchecks\.step(\d\d)\s*\(")
 DEFINES = re.compile(r"^(?:def|class)\s+([A-Za-z_]\w*)|^([A-Za-z_]\w*)\s*=", re.M)
 RAISES = "raises-exception"
 POINTS_PER_CHECK = 1
 
 
+STUB_MARK = "# YOUR CODE HERE"
+KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+"""ipykernel's own kernelspec: with any other display name JupyterLab rewrites it on opening, and
+the notebook shows as modified before the learner has typed anything."""
+
+
 def stub(indent: str, notebook_step: str) -> list[str]:
-    """What a learner sees where the solution was."""
-    return [f"{indent}# YOUR CODE HERE",
-            f'{indent}raise NotImplementedError("{notebook_step}: this is your exercise. Replace '
-            f'this line with your code, run the cell, then run the check below.")']
+    """What a learner sees where the solution was: two lines short enough to fit the cell."""
+    return [f"{indent}{STUB_MARK}",
+            f'{indent}raise NotImplementedError("{notebook_step}: replace this line with your code")']
 
 
 def strip_solutions(source: str, notebook_step: str) -> str:
@@ -123,6 +133,7 @@ def clean(nb: nbformat.NotebookNode) -> None:
             cell.outputs, cell.execution_count = [], None
         cell.metadata.pop("execution", None)
     nb.metadata.pop("widgets", None)
+    nb.metadata["kernelspec"] = dict(KERNELSPEC)
 
 
 def _uses(source: str, name: str) -> bool:
@@ -133,28 +144,50 @@ def _uses(source: str, name: str) -> bool:
 
 
 def learner_version(solution: nbformat.NotebookNode, path: Path) -> nbformat.NotebookNode:
-    """The notebook a learner starts from."""
+    """The notebook a learner starts from: every solution region replaced by the stub."""
     nb = copy.deepcopy(solution)
-    label, stubbed = step_label(path), set()
+    label = step_label(path)
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
         tags = [t for t in cell.metadata.get("tags", []) if t != RAISES]
-        uses_stub = any(_uses(cell.source, n) for n in stubbed)
         if HANDOUT_BEGIN in cell.source:  # the learner fixes the handout: no stub, no raise
-            cell.source = handout(cell.source)
-            stubbed |= {a or b for a, b in DEFINES.findall(cell.source)}
+            cell.source = f"{HANDOUT_MARK}\n{handout(cell.source)}"
         elif BEGIN in cell.source:
-            stubbed |= {a or b for a, b in DEFINES.findall(cell.source)}
             cell.source = strip_solutions(cell.source, label)
-            tags.append(RAISES)
-        elif uses_stub:
-            tags.append(RAISES)
         if tags:
             cell.metadata["tags"] = tags
         else:
             cell.metadata.pop("tags", None)
     return nb
+
+
+def cells_expected_to_raise(nb: nbformat.NotebookNode) -> set[int]:
+    """The code cells (numbered among code cells, as nbval numbers them) of a learner notebook
+    that raise when it is run as handed out: a cell whose stub runs at once (not inside a
+    function body), and each later cell that uses a name a stubbed cell defines (its check, its
+    picture). The test suite allows exactly these errors, and requires them; the notebook itself
+    carries no tag, so Run All stops at the first of them.
+
+    A handout (the bug hunt's buggy listing) runs as handed out; what fails is each later check
+    cell that is given a name it defines.
+    """
+    stubbed: set[str] = set()
+    handed_out: set[str] = set()
+    raising: set[int] = set()
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    for i, cell in enumerate(code):
+        if any(_uses(cell.source, n) for n in stubbed):
+            raising.add(i)
+        if CHECKS_CALL.search(cell.source) and any(_uses(cell.source, n) for n in handed_out):
+            raising.add(i)
+        if cell.source.startswith(HANDOUT_MARK):
+            handed_out |= {a or b for a, b in DEFINES.findall(cell.source)}
+        if STUB_MARK in cell.source and "raise NotImplementedError" in cell.source:
+            stubbed |= {a or b for a, b in DEFINES.findall(cell.source)}
+            if re.search(r"^raise NotImplementedError", cell.source, re.M):
+                raising.add(i)
+    return raising
 
 
 def build(solutions: Path, out: Path, check: bool = False) -> list[Path]:

@@ -16,10 +16,17 @@ The loop follows the authors' ``main.py`` (github.com/sfujim/TD3):
    mean and std, written to ``evaluations.csv`` and passed to ``on_eval`` (a live plot, say).
 
 Resuming: checkpoints are written at episode boundaries (the first boundary after each
-``checkpoint_every`` steps) and at the end. Every episode starts with
-``env.reset(seed=episode_seed(seed, episode_index))``, so a restarted env (Bullet's physics state
-cannot be saved) begins exactly the episode the uninterrupted run began; with every RNG state
-restored, a resumed run gives the same evaluation returns as one that never stopped.
+``checkpoint_every`` steps), at the end, and when training is interrupted (Ctrl-C, Jupyter's
+stop button). Every episode starts with ``env.reset(seed=episode_seed(seed, episode_index))``
+and a checkpoint keeps the actions played so far in the current episode, so a restarted env
+(Bullet's physics state cannot be saved) is brought back to the very state by replaying them;
+with every RNG state restored, a resumed run gives the same evaluation returns as one that never
+stopped.
+
+An interrupt is taken at the end of the env step in progress (an evaluation in progress finishes
+first; a second interrupt stops at once, without a checkpoint), then ``train`` raises
+``TrainingInterrupted``: a short message saying where the run stands, where the checkpoint is and
+how to resume, instead of a traceback through torch.
 
 Command line: ``td3-teach train --env ENV --steps N --seed S [--out DIR] [--resume DIR]``.
 """
@@ -31,8 +38,11 @@ import csv
 import inspect
 import math
 import os
+import signal
 import sys
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable
@@ -54,6 +64,68 @@ from .seeding import seed_everything
 EVAL_CSV = "evaluations.csv"
 BEST_ACTOR = "best_actor.pt"
 FINAL_ACTOR = "final_actor.pt"
+RUNS = "runs"
+
+
+def runs_dir() -> Path:
+    """The one folder for runs: ``runs/`` in the course's top folder, whether you are there (a
+    terminal, README's commands) or in ``notebooks/`` (a notebook's working folder)."""
+    here = Path.cwd()
+    return (here.parent if here.name in ("notebooks", "solutions") else here) / RUNS
+
+
+def cli_command(*args: str) -> str:
+    """A ``td3-teach`` command that works from any terminal, JupyterLab's included, where the
+    course's virtual environment is not active: the script next to this Python, with full paths."""
+    script = Path(sys.executable).parent / "td3-teach"
+    exe = str(script) if script.exists() else f"{sys.executable} -m td3_teach.cli"
+    return " ".join([exe, *args])
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Training was interrupted; the message says where it stands and how to resume. Shown by
+    IPython as that message alone (``_render_traceback_``); the cell still ends in an error, so
+    Run All stops there."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+    def _render_traceback_(self) -> list[str]:
+        return self.message.splitlines()
+
+
+@contextmanager
+def _deferred_interrupt():
+    """While training, a first SIGINT only sets a flag (read once per env step), so an update is
+    never cut in half and a consistent checkpoint can be written; a second one raises at once.
+    Yields a list whose first item is True once an interrupt was asked for."""
+    asked = [False]
+    if threading.current_thread() is not threading.main_thread():
+        yield asked  # signals reach the main thread only: a plain KeyboardInterrupt, if any
+        return
+    previous = signal.getsignal(signal.SIGINT)
+
+    def handler(signum, frame):
+        if asked[0]:
+            signal.signal(signal.SIGINT, previous)
+            raise KeyboardInterrupt
+        asked[0] = True
+
+    try:
+        signal.signal(signal.SIGINT, handler)
+    except (ValueError, OSError):  # not allowed here: interrupts stay as they were
+        yield asked
+        return
+    try:
+        yield asked
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 ENV_CHOICES = ("HalfCheetahBulletEnv-v0", "HopperBulletEnv-v0", "Walker2DBulletEnv-v0",
                "AntBulletEnv-v0", "InvertedPendulumBulletEnv-v0", "Pendulum-v1")
 
@@ -264,12 +336,16 @@ def train(env_id: str = "HalfCheetahBulletEnv-v0", steps: int | None = None, see
         resume: continue from ``out_dir/checkpoint.pt`` if it exists (settings come from it;
             ``steps`` may be raised to train longer).
         on_eval: called as ``on_eval(record, history)`` after each evaluation (live plots).
-        progress: show a tqdm progress bar (steps/s and the latest evaluation return).
+        progress: show a tqdm progress bar (steps/s after the warm-up, the latest evaluation).
         stop_at: stop (with a checkpoint) after this many steps, as if interrupted; for tests
             and for training in slices from a notebook.
 
     Returns:
         TrainResult with the agent, the evaluation records and the wall time.
+
+    Raises:
+        TrainingInterrupted: on Ctrl-C / Jupyter's stop button, after writing a checkpoint
+            (with ``out_dir``); its message says how to resume.
     """
     out = Path(out_dir) if out_dir is not None else None
     ckpt_file = out / CHECKPOINT_NAME if out is not None else None
@@ -325,17 +401,23 @@ def train(env_id: str = "HalfCheetahBulletEnv-v0", steps: int | None = None, see
 
     # Progress of the run: what a checkpoint holds besides agent, buffer and RNGs.
     t, episode, ep_return, ep_len, wall_before = 0, 0, 0.0, 0, 0.0
+    ep_actions: list[np.ndarray] = []  # this episode's actions: replayed to resume mid-episode
     history: list[EvalRecord] = []
     episode_returns: list[float] = []
     best_mean = -math.inf
     if saved is not None:
         t, episode, wall_before, history, episode_returns, best_mean, mid = _restore(
             saved, agent, replay_buffer, ckpt_file)
-        if mid:  # the final checkpoint of a finished run, taken mid-episode: start a new one
+        replay = saved["progress"].get("episode_actions") if mid else None
+        if mid and replay is None:  # an older final checkpoint, taken mid-episode: a new one
             episode += 1
         obs, _ = env.reset(seed=episode_seed(s.seed, episode))
+        if replay is not None:
+            obs, ep_return, ep_actions = _replay_episode(env, replay, saved["progress"], ckpt_file)
+            ep_len = len(ep_actions)
         restore_rng(saved["rng"], env, noise_rng)
         del saved
+        print(_resumed_message(ckpt_file, t, s, history, len(replay_buffer), ep_len), flush=True)
     else:
         obs, _ = env.reset(seed=episode_seed(s.seed, 0))
     if out is not None:
@@ -348,6 +430,7 @@ def train(env_id: str = "HalfCheetahBulletEnv-v0", steps: int | None = None, see
     wall = lambda: wall_before + time.perf_counter() - session_start  # noqa: E731
     end = s.steps if stop_at is None else min(s.steps, int(stop_at))
     next_ckpt = (t // s.checkpoint_every + 1) * s.checkpoint_every
+    last_ckpt = t if ckpt_file is not None and ckpt_file.exists() else None
     bar = _progress_bar(s, t, progress)
     # A batch cannot be larger than the memory: with start_steps below the batch size the
     # first updates wait until the buffer holds one batch.
@@ -371,8 +454,11 @@ def train(env_id: str = "HalfCheetahBulletEnv-v0", steps: int | None = None, see
             on_eval(rec, history)
 
     def do_checkpoint(mid_episode: bool) -> None:
+        nonlocal last_ckpt
         if out is None or not (own or hasattr(agent, "state_dict")):
             return
+        actions = torch.from_numpy(np.asarray(ep_actions, dtype=np.float64).reshape(
+            len(ep_actions), action_dim))
         state = {
             "format": FORMAT, "version": VERSION,
             "settings": asdict(s),
@@ -380,17 +466,29 @@ def train(env_id: str = "HalfCheetahBulletEnv-v0", steps: int | None = None, see
             "replay_buffer": replay_buffer.state_dict(),
             "progress": {"t": t, "episode": episode, "wall_time": wall(),
                          "mid_episode": bool(mid_episode), "best_mean": best_mean,
-                         "episode_returns": list(map(float, episode_returns))},
+                         "episode_returns": list(map(float, episode_returns)),
+                         "episode_return": float(ep_return), "episode_actions": actions},
             "evaluations": [asdict(e) for e in history],
             "rng": capture_rng(env, noise_rng),
         }
         atomic_save(state, ckpt_file)
+        last_ckpt = t
 
+    interrupt = _deferred_interrupt()
+    asked = interrupt.__enter__()
     try:
         if t == 0 and not history:
             do_eval()  # the untrained policy: the curve's first point, as in the authors' code
         last_bar = t
         while t < end:
+            if asked[0]:  # Ctrl-C / stop button, taken between two env steps: save, then stop
+                if bar is not None:
+                    bar.update(t - last_bar)
+                    bar.close()
+                    bar = None
+                do_checkpoint(mid_episode=ep_len > 0)
+                raise TrainingInterrupted(_interrupted_message(t, s, history, out, last_ckpt,
+                                                               ckpt_written=last_ckpt == t))
             if t < s.start_steps:
                 a = env.action_space.sample()                   # warm-up: uniform random
             else:
@@ -398,6 +496,7 @@ def train(env_id: str = "HalfCheetahBulletEnv-v0", steps: int | None = None, see
                 a = np.asarray(a, dtype=env.action_space.dtype)  # mu(s) + noise, clipped
             obs_next, r, terminated, truncated, _ = env.step(a)
             replay_buffer.add((obs, obs_next, a, r, terminated))  # terminated, never truncated
+            ep_actions.append(np.array(a, copy=True))
             obs = obs_next
             ep_return += float(r)
             ep_len += 1
@@ -409,14 +508,18 @@ def train(env_id: str = "HalfCheetahBulletEnv-v0", steps: int | None = None, see
                 episode_returns.append(ep_return)
                 episode += 1
                 obs, _ = env.reset(seed=episode_seed(s.seed, episode))
-                ep_return, ep_len = 0.0, 0
+                ep_return, ep_len, ep_actions = 0.0, 0, []
             if t % s.eval_every == 0:
                 do_eval()
             if boundary and t >= next_ckpt:
                 do_checkpoint(mid_episode=False)
                 next_ckpt = (t // s.checkpoint_every + 1) * s.checkpoint_every
             if bar is not None and (t - last_bar >= 100 or t == end):
-                bar.update(t - last_bar)
+                if last_bar < s.start_steps <= t and t < s.steps:
+                    bar.update(t - last_bar)
+                    _restart_rate(bar, f"{s.env_id} training")  # rate, ETA: update steps only
+                else:
+                    bar.update(t - last_bar)
                 last_bar = t
         if t >= s.steps and (not history or history[-1].step != t):
             do_eval()  # the end of the run always has an evaluation
@@ -425,7 +528,13 @@ def train(env_id: str = "HalfCheetahBulletEnv-v0", steps: int | None = None, see
             last = history[-1]
             save_actor(_actor_view(agent, dims), out / FINAL_ACTOR, env_id=s.env_id, step=t, eval_return=last.mean,
                        eval_std=last.std, seed=s.seed)
+    except TrainingInterrupted:
+        raise
+    except KeyboardInterrupt:  # a second interrupt, or one outside the main thread
+        raise TrainingInterrupted(_interrupted_message(t, s, history, out, last_ckpt,
+                                                       ckpt_written=False)) from None
     finally:
+        interrupt.__exit__(None, None, None)
         if bar is not None:
             bar.close()
         env.close()
@@ -457,12 +566,84 @@ def _restore(saved: dict, agent, replay_buffer, source) -> tuple:
             bool(p.get("mid_episode", False)))
 
 
+def _replay_episode(env, actions, progress: dict, source) -> tuple:
+    """Bring a freshly reset env to where the checkpoint's episode stood by playing the saved
+    actions again; return (obs, episode return, actions). The return must come out as saved,
+    else the env is not deterministic and the resumed run would silently differ."""
+    dtype = env.action_space.dtype
+    obs, total, played = None, 0.0, []
+    for a in np.asarray(actions, dtype=np.float64):
+        a = a.reshape(env.action_space.shape).astype(dtype)
+        obs, r, terminated, truncated, _ = env.step(a)
+        total += float(r)
+        played.append(a)
+        if terminated or truncated:
+            raise CheckpointError(f"{source}: replaying the current episode ended it early; the "
+                                  "env is not the one this run was trained on.")
+    saved_return = progress.get("episode_return")
+    if saved_return is not None and not math.isclose(total, float(saved_return), rel_tol=1e-6,
+                                                     abs_tol=1e-6):
+        raise CheckpointError(f"{source}: replaying the current episode gave return {total:.6g}, "
+                              f"the run had {float(saved_return):.6g}; this env does not repeat "
+                              "itself, so the run cannot be resumed exactly. Start a new run.")
+    if obs is None:
+        raise CheckpointError(f"{source}: a mid-episode checkpoint without actions.")
+    return obs, total, played
+
+
+def _resumed_message(ckpt_file, t: int, s: RunSettings, history, buffer_len: int,
+                     ep_len: int) -> str:
+    where = f"step {t:,} of {s.steps:,}"
+    last = (f"; last evaluation {history[-1].mean:.1f} at step {history[-1].step:,}"
+            if history else "")
+    if t >= s.steps:
+        return (f"Run in {ckpt_file.parent} is complete ({where}{last}): nothing to train. "
+                "Delete the folder to start afresh, or ask for more steps to train on.")
+    mid = f", {ep_len} steps into episode replayed" if ep_len else ""
+    return (f"Resumed from {where} ({ckpt_file}): networks, targets, optimisers, "
+            f"{buffer_len:,} transitions of replay memory, random states{mid}{last}.")
+
+
+def _interrupted_message(t: int, s: RunSettings, history, out, last_ckpt, ckpt_written: bool) -> str:
+    last = (f"; last evaluation {history[-1].mean:.1f} at step {history[-1].step:,}"
+            if history else "")
+    lines = [f"Training interrupted at step {t:,} of {s.steps:,}{last}."]
+    if out is None:
+        lines.append("Nothing was saved (out_dir=None): a new call starts from step 0.")
+        return "\n".join(lines)
+    ckpt = (out / CHECKPOINT_NAME).resolve()
+    if ckpt_written:
+        lines.append(f"Checkpoint written at step {t:,}: {ckpt} (nothing is lost).")
+    elif last_ckpt is not None:
+        lines.append(f"No checkpoint at this step: resuming starts from the checkpoint of step "
+                     f"{last_ckpt:,} and redoes steps {last_ckpt + 1:,} to {t:,} (same results).")
+    else:
+        lines.append("No checkpoint yet: running the cell again starts from step 0.")
+        return "\n".join(lines)
+    lines.append(f"To continue: run the same train(..., resume=True) cell again, or from a "
+                 f"terminal: {cli_command('train', '--resume', str(out.resolve()))}")
+    return "\n".join(lines)
+
+
 def _progress_bar(s: RunSettings, t: int, enabled: bool):
     if not enabled:
         return None
     from tqdm.auto import tqdm
-    return tqdm(total=s.steps, initial=t, unit="step", desc=s.env_id, dynamic_ncols=True,
-                mininterval=0.5, smoothing=0.05)
+    # smoothing=0: the rate is the average since the bar (re)started; _restart_rate restarts it
+    # when the warm-up ends, because random warm-up steps run about 10x faster than update steps.
+    phase = "warm-up" if t < s.start_steps else "training"
+    return tqdm(total=s.steps, initial=t, unit="step", desc=f"{s.env_id} {phase}",
+                dynamic_ncols=True, mininterval=0.5, smoothing=0)
+
+
+def _restart_rate(bar, desc: str) -> None:
+    """Measure steps/s, the ETA and the elapsed time from now on, keeping the count: tqdm's
+    average rate restarted. The new description says that the clock is the training phase's."""
+    bar.set_description(desc, refresh=False)
+    bar.start_t = bar._time()
+    bar.last_print_t = bar.start_t
+    bar.initial = bar.n
+    bar.last_print_n = bar.n
 
 
 def _write_csv(path: Path, history: list[EvalRecord]) -> None:
@@ -532,7 +713,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                              "gymnasium Box-action envs)")
     parser.add_argument("--steps", type=int, default=None, help=f"total env steps ({d.steps})")
     parser.add_argument("--seed", type=int, default=d.seed, help=f"random seed ({d.seed})")
-    parser.add_argument("--out", default=None, help="run folder (runs/ENV/seedS)")
+    parser.add_argument("--out", default=None,
+                        help="run folder (runs/ENV/seedS in the course's top folder)")
     parser.add_argument("--resume", default=None, metavar="DIR",
                         help="continue the run in DIR (settings come from its checkpoint)")
     parser.add_argument("--start-steps", type=int, default=d.start_steps,
@@ -592,16 +774,21 @@ def run(args: argparse.Namespace) -> int:
         del saved
     else:
         env_id = args.env
-        out = Path(args.out) if args.out else Path("runs") / env_id / f"seed{args.seed}"
+        out = Path(args.out) if args.out else runs_dir() / env_id / f"seed{args.seed}"
         if (out / CHECKPOINT_NAME).exists():
             raise SystemExit(f"{out} already holds a run; continue it with --resume {out}, or "
                              "pick another --out.")
     print(f"td3-teach train: {env_id}, run folder {out}", file=sys.stderr)
-    result = train(env_id, args.steps, args.seed, out,
-                   config=config_from_args(args), start_steps=args.start_steps,
-                   expl_noise=args.expl_noise, eval_every=args.eval_every,
-                   eval_episodes=args.eval_episodes, checkpoint_every=args.checkpoint_every,
-                   device=args.device, resume=bool(args.resume), progress=not args.no_progress)
+    try:
+        result = train(env_id, args.steps, args.seed, out,
+                       config=config_from_args(args), start_steps=args.start_steps,
+                       expl_noise=args.expl_noise, eval_every=args.eval_every,
+                       eval_episodes=args.eval_episodes, checkpoint_every=args.checkpoint_every,
+                       device=args.device, resume=bool(args.resume),
+                       progress=not args.no_progress)
+    except TrainingInterrupted as stop:
+        print(stop.message, file=sys.stderr)
+        return 130  # the shell's code for "stopped by Ctrl-C"
     last = result.last
     print(f"done: {result.steps} steps in {result.wall_time:.0f} s; last evaluation "
           f"{last.mean:.1f} +/- {last.std:.1f}; files in {out}")

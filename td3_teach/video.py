@@ -102,11 +102,17 @@ def _frame(frame) -> np.ndarray:
     return np.ascontiguousarray(frame[:, :, :3], dtype=np.uint8)
 
 
-def show_video(path: str | os.PathLike, width: int = 480):
-    """The video embedded in the notebook (base64 in the cell's output, so it survives the
-    notebook being moved or shared)."""
+def show_video(path: str | os.PathLike, width: int = 480, embed: bool = False):
+    """The video in the notebook. By default a link to the file (``<video src=...>``, resolved
+    by JupyterLab relative to the notebook), so a saved notebook stays small: an embedded
+    1,000-step episode is about 3 MB of base64 in the notebook. ``embed=True`` puts the video
+    itself into the output, for a notebook that must travel without its ``runs/`` folder."""
     from IPython.display import Video
-    return Video(str(path), embed=True, width=width, html_attributes="controls loop autoplay muted")
+    if embed:
+        return Video(str(path), embed=True, width=width,
+                     html_attributes="controls loop autoplay muted")
+    src = Path(os.path.relpath(Path(path).resolve(), Path.cwd().resolve())).as_posix()
+    return Video(src, width=width, html_attributes="controls loop autoplay muted")
 
 
 # --------------------------------------------------------------------------------- command line

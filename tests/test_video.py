@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -56,5 +57,8 @@ def test_watch_command_and_notebook_helper(tmp_path: Path) -> None:
                           "--width", "96", "--height", "64"], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert "5 steps" in out.stdout and len(read_frames(tmp_path / "w.mp4")) == 6
-    html = show_video(tmp_path / "w.mp4")._repr_html_()
+    html = show_video(tmp_path / "w.mp4", embed=True)._repr_html_()
     assert "data:video/mp4;base64," in html
+    linked = show_video(tmp_path / "w.mp4")._repr_html_()  # the default: the notebook stays small
+    assert "base64" not in linked and len(linked) < 500
+    assert f'src="{os.path.relpath(tmp_path / "w.mp4")}"' in linked

@@ -28,6 +28,7 @@ from .step12_critic_update import step12
 from .step13_actor_update import step13
 from .step14_polyak_actor_target import step14
 from .step15_polyak_critic_target import step15
+from .exploration import exploration
 
 # Every check runs inside the guard (_guard.py): torch's global settings are set for it, put back
 # after it, and a learner function that leaves them changed fails its check.
@@ -41,9 +42,10 @@ step09, step10, step11, step12, step13, step14, step15 = (
                                           step15), start=9))
 
 agent, bug_hunt = _guarded("Your TD3")(agent), _guarded("Bug hunt")(bug_hunt)
+exploration = _guarded("Notebook 18")(exploration)
 
 from ._pictures import for_the_picture
 
 __all__ = ["CheckFailed", "CheckPassed", "LearnerCodeError", "NotImplementedYet", "agent",
-           "bug_hunt", "for_the_picture",
+           "bug_hunt", "exploration", "for_the_picture",
            *(f"step{n:02d}" for n in range(1, 16))]

@@ -305,7 +305,9 @@ class _Rendered:
 
 def _render_traceback_(self: CheckFailed) -> list[str]:
     """IPython's hook for how an exception is shown: the box (or its text), then one short line
-    instead of a traceback. The cell still ends in an error, so nbval and graders see it fail."""
+    instead of a traceback. The cell still ends in an error, so Run All, nbval and graders see
+    it fail. (The line cannot go: with an empty traceback JupyterLab prints the whole message a
+    second time, as "ename: evalue", in its place.)"""
     try:
         from IPython.display import display
         if not getattr(self, "_shown", False):  # IPython may ask twice for one error
