@@ -31,7 +31,9 @@ HANDOUT_BEGIN, HANDOUT_END = "### BEGIN HANDOUT", "### END HANDOUT"
 HANDOUT_MARK = "# HANDED OUT WITH ITS BUGS: fix them in this cell"
 """The first line of a handout cell in the learner's copy (and how the test suite knows it)."""
 CHECKS_CALL = re.compile(r"\bchecks\.\w+\s*\(")
-CHECK_CALL = re.compile(r"\bchecks\.step(\d\d)\s*\(")
+CHECK_CALL = re.compile(r"\bchecks\.(step\d\d|agent|bug_hunt|exploration)\s*\(")
+"""A graded check call: one of the 15 steps, the whole agent (16), the bug hunt (17), notebook 18's
+exploration. (``checks.for_the_picture`` is a helper, not a check.)"""
 DEFINES = re.compile(r"^(?:def|class)\s+([A-Za-z_]\w*)|^([A-Za-z_]\w*)\s*=", re.M)
 RAISES = "raises-exception"
 POINTS_PER_CHECK = 1
@@ -123,7 +125,7 @@ def nbgrader_metadata(nb: nbformat.NotebookNode, path: Path) -> None:
         elif cell.cell_type == "code" and CHECK_CALL.search(src):
             steps = CHECK_CALL.findall(src)
             meta.update(grade=True, points=POINTS_PER_CHECK * len(steps),
-                        grade_id="_".join(f"step{s}" for s in steps) + "_check")
+                        grade_id="_".join(steps) + "_check")
         cell.metadata["nbgrader"] = meta
 
 

@@ -32,12 +32,14 @@ import types
 from pathlib import Path
 from typing import Any, Callable
 
-HELPERS: dict[int, tuple[str, ...]] = {
+HELPERS: dict[int | str, tuple[str, ...]] = {
     2: ("networks.make_target",),
     3: ("networks.make_target",),
     14: ("update.polyak_update",),
     15: ("update.polyak_update",),
 }
+# checks that are not one step -> the package's code that would do their whole work
+NAMED: dict[str, str] = {"agent": "agent.TD3", "bug_hunt": "agent.TD3"}
 LIBRARY_ROOTS = tuple(str(Path(p).resolve()) for p in {sys.prefix, sys.base_prefix}
                       if p) + ("<frozen ",)
 
@@ -81,17 +83,24 @@ def _resolve(where: str) -> Any:
         return None
 
 
-def reference(step: int) -> Any:
-    """The package's own implementation of ``step`` (a function or class), or None."""
+def _where(step: int | str) -> str:
     from .steps import STEPS
-    return _resolve(STEPS[step - 1].where) if 1 <= step <= len(STEPS) else None
+    if isinstance(step, str):
+        return NAMED.get(step, "")
+    return STEPS[step - 1].where if 1 <= step <= len(STEPS) else ""
+
+
+def reference(step: int | str) -> Any:
+    """The package's own implementation of ``step`` (a step number, or a named check such as
+    ``agent``): a function or class, or None."""
+    where = _where(step)
+    return _resolve(where) if where else None
 
 
 class ReferenceCode:
     """The code objects that do one step's work (see the module docstring)."""
 
-    def __init__(self, step: int) -> None:
-        from .steps import STEPS
+    def __init__(self, step: int | str) -> None:
         self.step = step
         roots = [reference(step)] + [_resolve(h) for h in HELPERS.get(step, ())]
         self.names: dict[types.CodeType, str] = {}
@@ -110,7 +119,7 @@ class ReferenceCode:
                             and not g.__module__.startswith("td3_teach.checks"):
                         todo.append(g)
         self.keys = {code_key(c): name for c, name in self.names.items()}
-        self.where = STEPS[step - 1].where if 1 <= step <= len(STEPS) else ""
+        self.where = _where(step)
         self._cache: dict[int, tuple[types.CodeType, str | None]] = {}
 
     def match(self, code: types.CodeType) -> str | None:

@@ -768,7 +768,8 @@ def run_checks(job: dict) -> int:
 
     def grade(name: str, *args: Any, **kwargs: Any) -> None:
         step = step_number(name)
-        ref = ReferenceCode(step) if step is not None and reference(step) is not None else None
+        key = step if step is not None else name
+        ref = ReferenceCode(key) if reference(key) is not None else None
         for a in list(args) + list(kwargs.values()):
             given = ref.handed_over(a) if ref is not None else None
             if given:
@@ -796,7 +797,10 @@ def run_checks(job: dict) -> int:
         for h in hidden.get(step if step is not None else name, []):
             runs.append((f"hidden test, {h.__name__}", h, dict(kwargs)))
         for label, fn, kw in runs:
-            verdict = attempt(name, "visible" if fn is check else label, fn, args, kw, ref)
+            # A named check (the whole agent) runs the package's TD3 beside the learner's, through
+            # the same helpers, so only handing the reference over is caught there, not its use.
+            verdict = attempt(name, "visible" if fn is check else label, fn, args, kw,
+                              ref if step is not None else None)
             if verdict is not None:
                 emit({"type": "step", "check": name, "passed": False, "which": label,
                       "message": verdict, "tampered": state["tampered"]})
