@@ -75,3 +75,31 @@ def test_plot_draws_the_run_over_the_band_only_for_mujoco_tasks():
     assert not [c for c in ax2.collections if isinstance(c, PolyCollection)]
     assert "no band" in ax2.get_title()
     plt.close("all")
+
+
+def test_learning_benchmark_compares_stored_runs_with_the_band(tmp_path):
+    """benchmarks/learning.py --runs-from: no training; the summary holds one row per 50k steps
+    with the run's return and its distance from the authors' mean in their stds."""
+    import importlib.util
+    from pathlib import Path
+
+    from td3_teach.trainer import _write_csv
+
+    spec = importlib.util.spec_from_file_location(
+        "bench_learning", Path(__file__).resolve().parents[1] / "benchmarks" / "learning.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    run = tmp_path / "run_s3"
+    run.mkdir()
+    _write_csv(run / "evaluations.csv",
+               [EvalRecord(s, 3352.19 + 851.37 if s == 50_000 else 0.0, 1.0, s / 100)
+                for s in range(0, 120_001, 5_000)])
+    assert bench.main(["--env", "HalfCheetah-v5", "--runs-from", str(tmp_path / "run_s{seed}"),
+                       "--seeds", "3", "--results", str(tmp_path / "res")]) == 0
+    md = (tmp_path / "res" / "learning_HalfCheetah-v5.md").read_text()
+    assert "| 50,000 | 3352 ± 851 | 4204 (+1.0 std) |" in md
+    assert "| 100,000 | 5514 ± 554 | 0 (-10.0 std) |" in md and "150,000" not in md
+    assert (tmp_path / "res" / "learning_HalfCheetah-v5.png").stat().st_size > 0
+    with pytest.raises(SystemExit, match="no evaluations.csv"):
+        bench.main(["--env", "HalfCheetah-v5", "--runs-from", str(tmp_path / "nope{seed}"),
+                    "--seeds", "0", "--results", str(tmp_path / "res")])
