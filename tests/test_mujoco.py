@@ -176,3 +176,30 @@ def test_mujoco_video_is_a_readable_mp4_of_the_asked_size(tmp_path):
     again = video_mod.record_episode(agent, "HalfCheetah-v5", tmp_path / "d.mp4", seed=3,
                                      max_steps=6, width=96, height=64)
     assert again[1:] == (ret, length)
+
+
+@needs_mujoco
+def test_pretrained_mujoco_cheetah_runs_forward():
+    """The shipped HalfCheetah-v5 actor runs: an untrained actor scores about 0 and random
+    actions about -300 on 1,000 steps; a running cheetah several thousand."""
+    from td3_teach.evaluate import evaluate
+    from td3_teach.pretrained import load_pretrained
+
+    actor = load_pretrained("HalfCheetah-v5")
+    assert actor.info["env_id"] == "HalfCheetah-v5" and actor.info["step"] > 25_000
+    mean, _, _ = evaluate(actor, "HalfCheetah-v5", episodes=1, seed=1000)
+    assert mean > 1000, f"the pretrained HalfCheetah-v5 actor scored {mean:.0f}"
+
+
+@needs_mujoco
+@pytest.mark.skipif(not egl_or_display(), reason="no display and no libEGL/libOSMesa")
+def test_watch_pretrained_films_the_mujoco_cheetah_where_pybullet_is_missing(tmp_path, monkeypatch,
+                                                                             capsys):
+    from td3_teach.cli import main
+
+    monkeypatch.delenv(envs_mod.ENGINE_VARIABLE, raising=False)
+    monkeypatch.setattr(envs_mod, "bullet_available", lambda: False)
+    assert main(["watch", "pretrained", "--out", str(tmp_path / "p.mp4"), "--max-steps", "3",
+                 "--width", "64", "--height", "48"]) == 0
+    assert "3 steps of HalfCheetah-v5" in capsys.readouterr().out
+    assert (tmp_path / "p.mp4").stat().st_size > 0
