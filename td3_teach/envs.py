@@ -39,6 +39,9 @@ MUJOCO_TWIN = {"HalfCheetahBulletEnv-v0": "HalfCheetah-v5", "HopperBulletEnv-v0"
                "Walker2DBulletEnv-v0": "Walker2d-v5", "AntBulletEnv-v0": "Ant-v5",
                "InvertedPendulumBulletEnv-v0": "InvertedPendulum-v5"}
 """Each Bullet task's MuJoCo counterpart (the same robot, other physics, other rewards)."""
+MUJOCO_TRACKED = ("HalfCheetah", "Hopper", "Walker2d", "Ant", "Humanoid", "HumanoidStandup", "Swimmer")
+"""MuJoCo robots whose model has a "track" camera: videos follow them (the default free camera
+stays put, and a running cheetah leaves the picture within a few seconds)."""
 ENGINE_VARIABLE = "TD3_TEACH_ENGINE"
 MUJOCO_INSTALL = 'pip install -e ".[mujoco]" (or pip install "gymnasium[mujoco]")'
 
@@ -154,6 +157,8 @@ def make_env(env_id: str = "HalfCheetahBulletEnv-v0", render_mode: str | None = 
         headless_mujoco_gl()  # before mujoco is first imported: it reads MUJOCO_GL once
         if render_mode is not None:
             kwargs = {k: int(v) for k, v in (("width", width), ("height", height)) if v}
+            if env_id.split("-")[0] in MUJOCO_TRACKED:
+                kwargs["camera_name"] = "track"
     try:
         with quiet():
             env = gym.make(env_id, render_mode=render_mode, **kwargs)

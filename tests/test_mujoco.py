@@ -203,3 +203,17 @@ def test_watch_pretrained_films_the_mujoco_cheetah_where_pybullet_is_missing(tmp
                  "--width", "64", "--height", "48"]) == 0
     assert "3 steps of HalfCheetah-v5" in capsys.readouterr().out
     assert (tmp_path / "p.mp4").stat().st_size > 0
+
+
+@needs_mujoco
+def test_mujoco_videos_of_the_robots_use_their_tracking_camera():
+    import mujoco
+
+    env = make_env("HalfCheetah-v5", render_mode="rgb_array", width=64, height=48)
+    model = env.unwrapped.model
+    assert env.unwrapped.mujoco_renderer.camera_id == mujoco.mj_name2id(
+        model, mujoco.mjtObj.mjOBJ_CAMERA, "track") >= 0
+    env.close()
+    env = make_env("Reacher-v5", render_mode="rgb_array")  # a fixed arm: the free camera
+    assert env.unwrapped.mujoco_renderer.camera_id == -1
+    env.close()
