@@ -16,7 +16,7 @@ import sys
 # command -> (module in td3_teach, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "lab": ("lab", "open the course in JupyterLab (widgets saved with notebooks, td3-teach in its terminal)"),
-    "train": ("trainer", "train TD3 on a gymnasium/PyBullet env (resumable)"),
+    "train": ("trainer", "train TD3 on a PyBullet, MuJoCo or gymnasium env (resumable)"),
     "evaluate": ("evaluate", "evaluate a saved agent's deterministic policy"),
     "watch": ("video", "record a video of a saved agent"),
     "build-notebooks": ("build_notebooks", "write notebooks/ from solutions/"),

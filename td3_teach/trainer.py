@@ -127,7 +127,9 @@ def _deferred_interrupt():
 
 
 ENV_CHOICES = ("HalfCheetahBulletEnv-v0", "HopperBulletEnv-v0", "Walker2DBulletEnv-v0",
-               "AntBulletEnv-v0", "InvertedPendulumBulletEnv-v0", "Pendulum-v1")
+               "AntBulletEnv-v0", "InvertedPendulumBulletEnv-v0", "HalfCheetah-v5", "Hopper-v5",
+               "Walker2d-v5", "Ant-v5", "Pendulum-v1")
+"""Named in ``--help``; any gymnasium Box-action env works (MuJoCo ones need the [mujoco] extra)."""
 
 
 @dataclass
@@ -308,7 +310,8 @@ def train(env_id: str = "HalfCheetahBulletEnv-v0", steps: int | None = None, see
 
     Args:
         env_id: a gymnasium id; PyBullet ones (HalfCheetahBulletEnv-v0, HopperBulletEnv-v0,
-            Walker2DBulletEnv-v0, AntBulletEnv-v0) or classic ones (Pendulum-v1).
+            Walker2DBulletEnv-v0, AntBulletEnv-v0), MuJoCo ones (HalfCheetah-v5, Hopper-v5,
+            Walker2d-v5, Ant-v5, ...; the [mujoco] extra) or classic ones (Pendulum-v1).
         steps: total env steps of the run, warm-up included (None: 300,000, or on resume the
             saved run's total; a larger number trains a resumed run longer).
         seed: seeds python, numpy, torch, the envs and the exploration noise.
@@ -710,7 +713,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     d = RunSettings()
     parser.add_argument("--env", default=d.env_id,
                         help=f"env id ({d.env_id}; also {', '.join(ENV_CHOICES[1:])} and other "
-                             "gymnasium Box-action envs)")
+                             "gymnasium Box-action envs; MuJoCo ones need the [mujoco] extra)")
     parser.add_argument("--steps", type=int, default=None, help=f"total env steps ({d.steps})")
     parser.add_argument("--seed", type=int, default=d.seed, help=f"random seed ({d.seed})")
     parser.add_argument("--out", default=None,

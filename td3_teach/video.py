@@ -1,9 +1,18 @@
 """Record a video of a policy: one deterministic episode, rendered off-screen, saved as MP4.
 
-Frames come from ``render_mode="rgb_array"`` (PyBullet renders them with its TinyRenderer on the
-CPU: no display, no GPU needed) and are encoded by ffmpeg through ``imageio`` (the
+Frames come from ``render_mode="rgb_array"`` and are encoded by ffmpeg through ``imageio`` (the
 ``imageio-ffmpeg`` wheel ships its own ffmpeg binary). Frames are written as they are produced,
 so a long episode never has to fit in memory.
+
+* PyBullet renders with its TinyRenderer on the CPU: no display, no GPU, no OpenGL needed.
+* MuJoCo renders with OpenGL. Without a display (a server, CI, a container) it needs an
+  off-screen backend, chosen by the ``MUJOCO_GL`` variable *before mujoco is first imported*:
+  ``MUJOCO_GL=egl`` (libEGL: Debian/Ubuntu package ``libegl1``, with Mesa's software renderer
+  ``libegl-mesa0`` where there is no GPU) or ``MUJOCO_GL=osmesa`` (``libosmesa6``; slower).
+  ``headless_mujoco_gl()`` sets it for you (``make_env`` calls it). Checked on this project's
+  Debian machine (no GPU, no display): egl renders (Mesa llvmpipe); glfw fails without a
+  display; osmesa needs libosmesa6, which is not installed there. With a display, or on macOS
+  and Windows, MuJoCo's own default works and nothing is set.
 
 Command line: ``td3-teach watch CHECKPOINT --out run.mp4 [--env ENV] [--max-steps N]``.
 In a notebook: ``show_video(record_video(agent, "HalfCheetahBulletEnv-v0"))``.
@@ -12,13 +21,45 @@ In a notebook: ``show_video(record_video(agent, "HalfCheetahBulletEnv-v0"))``.
 from __future__ import annotations
 
 import argparse
+import ctypes.util
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
 
 from .envs import make_env
 from .evaluate import as_policy, check_fits
+
+
+MUJOCO_GL_HELP = ("MuJoCo renders with OpenGL; without a display it needs libEGL (Debian/Ubuntu: "
+                  "apt-get install libegl1 libegl-mesa0, then MUJOCO_GL=egl) or OSMesa (apt-get "
+                  "install libosmesa6, then MUJOCO_GL=osmesa), set before mujoco is imported.")
+
+
+def headless_mujoco_gl() -> str | None:
+    """Choose MuJoCo's off-screen OpenGL backend where there is no display; return MUJOCO_GL.
+
+    mujoco reads ``MUJOCO_GL`` once, when it is first imported, and an import with a backend
+    whose library is missing fails outright, so a backend is set only where its library is found:
+
+    * ``MUJOCO_GL`` already set: kept (your choice wins);
+    * not Linux (macOS, Windows), or a display (``DISPLAY`` / ``WAYLAND_DISPLAY``): nothing set,
+      MuJoCo's default works;
+    * Linux without a display: ``egl`` where libEGL is found, else ``osmesa`` where libOSMesa
+      is, else nothing (training works; filming then fails with ``MUJOCO_GL_HELP``).
+    """
+    chosen = os.environ.get("MUJOCO_GL")
+    if chosen or not sys.platform.startswith("linux"):
+        return chosen
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return None
+    for backend, library in (("egl", "EGL"), ("osmesa", "OSMesa")):
+        if ctypes.util.find_library(library):
+            if "mujoco" not in sys.modules:  # too late to choose once mujoco is imported
+                os.environ["MUJOCO_GL"] = backend
+            return os.environ.get("MUJOCO_GL")
+    return None
 
 
 class _StopEpisode(Exception):
@@ -37,7 +78,7 @@ def record_video(agent, env_id: str = "HalfCheetahBulletEnv-v0",
             episode, so the video shows a return the evaluation also saw).
         max_steps: stop after this many steps (None: the whole episode; HalfCheetah's is 1000
             steps, about 30 s to render at 320x240 on one CPU core).
-        width, height: frame size for PyBullet envs (multiples of 16 keep ffmpeg from resizing).
+        width, height: frame size (multiples of 16 keep ffmpeg from resizing).
         fps: frames per second of the video (None: the env's ``render_fps``, else 30).
 
     Returns:
@@ -56,7 +97,8 @@ def record_episode(agent, env_id: str, path: str | os.PathLike, seed: int = 100,
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     policy = as_policy(agent)
-    env = make_env(env_id, render_mode="rgb_array", seed=seed)  # a first reset, as evaluate does
+    # a first reset, as evaluate does; width/height reach MuJoCo envs here, Bullet ones below
+    env = make_env(env_id, render_mode="rgb_array", seed=seed, width=width, height=height)
     try:
         check_fits(agent, env)
     except ValueError:
@@ -72,7 +114,7 @@ def record_episode(agent, env_id: str, path: str | os.PathLike, seed: int = 100,
     total, length = 0.0, 0
     try:
         obs, _ = env.reset(seed=int(seed))
-        writer.append_data(_frame(env.render()))
+        writer.append_data(_frame(_render(env, env_id)))
         done = False
         while not done and (max_steps is None or length < max_steps):
             obs, r, terminated, truncated, _ = env.step(policy(obs))
@@ -89,6 +131,19 @@ def record_episode(agent, env_id: str, path: str | os.PathLike, seed: int = 100,
     writer.close()
     os.replace(tmp, path)  # a half-written video never takes the name
     return path, total, length
+
+
+def _render(env, env_id: str):
+    """The first frame; an OpenGL failure (MuJoCo without a usable backend) says what to install."""
+    try:
+        return env.render()
+    except Exception as e:  # mujoco.FatalError, PyOpenGL's errors, gymnasium's RuntimeError
+        if "Bullet" in env_id:
+            raise
+        backend = os.environ.get("MUJOCO_GL", "unset")
+        raise RuntimeError(f"Cannot render {env_id} (MUJOCO_GL={backend}: "
+                           f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}). "
+                           f"{MUJOCO_GL_HELP}") from None
 
 
 def _frame(frame) -> np.ndarray:
@@ -132,8 +187,9 @@ def run(args: argparse.Namespace) -> int:
     from .checkpoint import load_policy
 
     if args.checkpoint == "pretrained":
+        from .envs import course_env
         from .pretrained import load_pretrained
-        env_id = args.env or "HalfCheetahBulletEnv-v0"
+        env_id = args.env or course_env(verbose=False)  # MuJoCo's cheetah where PyBullet is missing
         agent = load_pretrained(env_id, device=args.device)
     else:
         agent, stored_env = load_policy(args.checkpoint, args.device)

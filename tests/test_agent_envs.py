@@ -87,6 +87,7 @@ def test_agent_env_unbounded_or_asymmetric_boxes_are_env_errors():
     check_box_actions(Boxed(-2.0, 2.0))
 
 
+@needs_bullet  # without pybullet the error says to install it instead
 def test_agent_env_unknown_id_is_an_env_error_listing_the_bullet_envs():
     with pytest.raises(EnvError, match="HalfCheetahBulletEnv-v0"):
         make_env("NoSuchBulletEnv-v0")

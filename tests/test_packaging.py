@@ -22,7 +22,8 @@ TORCH_PIN = "torch==2.13.0"
 
 def pyproject_requirements() -> list[Requirement]:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    return [Requirement(r) for r in project["dependencies"] + project["optional-dependencies"]["test"]]
+    extras = project["optional-dependencies"]
+    return [Requirement(r) for r in project["dependencies"] + extras["test"] + extras["mujoco"]]
 
 
 def environment_yml_pip() -> list[str]:
@@ -33,11 +34,12 @@ def environment_yml_pip() -> list[str]:
 
 
 def by_name(reqs) -> dict[str, str]:
-    """normalised name -> specifier (markers set aside: the conda env pins python 3.11)."""
+    """normalised name -> specifier (markers set aside: the conda env pins python 3.11). A name
+    may appear twice only with one specifier (mujoco: a dependency on 3.12+, an extra on 3.11)."""
     out = {}
     for r in reqs:
         name = r.name.lower().replace("_", "-")
-        assert name not in out, f"{name} is listed twice"
+        assert name not in out or out[name] == str(r.specifier), f"{name} is listed twice"
         out[name] = str(r.specifier)
     return out
 
@@ -53,6 +55,22 @@ def test_packaging_pyproject_and_environment_yml_agree():
     assert not (only_toml or only_yml or differ), (
         f"only in pyproject.toml: {only_toml}; only in environment.yml: {only_yml}; "
         f"different specifiers (pyproject, yml): {differ}")
+
+
+@pytest.mark.parametrize("python", ["3.11", "3.12", "3.13"])
+def test_packaging_every_supported_python_gets_a_physics_engine(python):
+    """requires-python admits 3.11-3.13, and on each the default install brings an engine for
+    the locomotion tasks: PyBullet up to 3.11 (its wheels stop there), MuJoCo from 3.12."""
+    from packaging.specifiers import SpecifierSet
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert python in SpecifierSet(project["requires-python"])
+    env = {"python_version": python, "python_full_version": f"{python}.0"}
+    names = {Requirement(r).name for r in project["dependencies"]
+             if Requirement(r).marker is None or Requirement(r).marker.evaluate(env)}
+    engines = {"pybullet", "mujoco"} & names
+    assert engines == ({"pybullet"} if python == "3.11" else {"mujoco"}), engines
+    assert Requirement(project["optional-dependencies"]["mujoco"][0]).name == "mujoco"
 
 
 def test_packaging_torch_is_pinned_exactly_in_both():
@@ -76,7 +94,7 @@ def readme_test_command(text: str) -> str:
 
 def test_packaging_readme_test_command_installs_the_test_extra_and_runs_pytest():
     cmd = readme_test_command((ROOT / "README.md").read_text(encoding="utf-8"))
-    assert 'pip install -e ".[test]"' in cmd
+    assert 'pip install -e ".[test,mujoco]"' in cmd  # CI covers both engines
     assert cmd.rstrip().endswith("-m pytest")
 
 

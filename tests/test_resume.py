@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from td3_teach.envs import bullet_available
 from td3_teach.trainer import train
 
 torch.set_num_threads(1)
@@ -126,6 +127,7 @@ def test_new_run_refuses_to_overwrite_a_run(tmp_path: Path, flag: str) -> None:
     assert (tmp_path / "checkpoint.pt").read_bytes() == before
 
 
+@pytest.mark.skipif(not bullet_available(), reason="needs pybullet (wheels for Python <= 3.11)")
 def test_bullet_run_resumes_exactly(tmp_path: Path) -> None:
     """PyBullet's physics state is not saved: the resumed env restarts from a seeded reset at
     the episode boundary where the checkpoint was taken, and the run goes on identically."""

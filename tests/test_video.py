@@ -12,10 +12,12 @@ import pytest
 import torch
 
 from td3_teach import TD3
+from td3_teach.envs import course_env
 from td3_teach.video import record_episode, record_video, show_video
 
 torch.set_num_threads(1)
-ENV = "HalfCheetahBulletEnv-v0"
+ENV = course_env(verbose=False)  # PyBullet's cheetah where installed, else MuJoCo's (Python 3.12+)
+S = 26 if "Bullet" in ENV else 17  # its observation size; both have 6 actions
 
 
 def read_frames(path: Path) -> list:
@@ -25,7 +27,7 @@ def read_frames(path: Path) -> list:
 
 def test_record_video_writes_a_readable_mp4(tmp_path: Path) -> None:
     torch.manual_seed(0)
-    agent = TD3(26, 6, 1.0, device="cpu")
+    agent = TD3(S, 6, 1.0, device="cpu")
     path = record_video(agent, ENV, tmp_path / "cheetah.mp4", max_steps=12, width=160, height=128)
     assert path == tmp_path / "cheetah.mp4" and path.stat().st_size > 0
     frames = read_frames(path)
@@ -37,7 +39,7 @@ def test_record_video_writes_a_readable_mp4(tmp_path: Path) -> None:
 
 def test_recorded_return_matches_a_deterministic_rerun(tmp_path: Path) -> None:
     torch.manual_seed(1)
-    agent = TD3(26, 6, 1.0, device="cpu")
+    agent = TD3(S, 6, 1.0, device="cpu")
     _, r1, n1 = record_episode(agent, ENV, tmp_path / "a.mp4", seed=5, max_steps=8, width=64, height=48)
     _, r2, n2 = record_episode(agent, ENV, tmp_path / "b.mp4", seed=5, max_steps=8, width=64, height=48)
     assert (r1, n1) == (r2, n2) and n1 == 8
@@ -50,7 +52,7 @@ def test_wrong_env_for_the_agent_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_watch_command_and_notebook_helper(tmp_path: Path) -> None:
-    agent = TD3(26, 6, 1.0, device="cpu")
+    agent = TD3(S, 6, 1.0, device="cpu")
     agent.save(tmp_path / "agent.pt")
     out = subprocess.run([sys.executable, "-m", "td3_teach.cli", "watch", str(tmp_path / "agent.pt"),
                           "--env", ENV, "--out", str(tmp_path / "w.mp4"), "--max-steps", "5",
