@@ -1,6 +1,6 @@
 """JupyterLab in Chromium, driven by Playwright, on a temporary copy of notebooks/.
 
-One JupyterLab for the whole module, started as the course starts it (``td3-teach lab``) on a
+One JupyterLab for each test, started as the course starts it (``td3-teach lab``) on a
 free localhost port with a token, in a temporary folder; stopped afterwards. Skipped, with the
 reason, where Playwright or Chromium is missing (``.ci/run`` installs Chromium with apt-get).
 Playwright's own browser download is not used: the system Chromium is launched by path.
@@ -52,11 +52,17 @@ SCRATCH = [
 ]
 
 
-@pytest.fixture(scope="session")
-def lab(tmp_path_factory):
+def _require_browser() -> None:
     pytest.importorskip("playwright", reason="playwright is not installed (pip install -e \".[test]\")")
     if chromium() is None:
         pytest.skip("no Chromium found (/usr/bin/chromium); on Debian: apt-get install chromium")
+
+
+@pytest.fixture
+def lab(tmp_path_factory):
+    """A fresh JupyterLab for each test: one shared by all of them left a later test's page
+    unable to open its notebook (a kernel deleted by the reopen test, a dialog left open)."""
+    _require_browser()
     home = tmp_path_factory.mktemp("course")
     shutil.copytree(ROOT / "notebooks", home / "notebooks")
     nb = nbformat.v4.new_notebook()
@@ -98,7 +104,8 @@ def lab(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def browser(lab):
+def browser():
+    _require_browser()
     from playwright.sync_api import sync_playwright
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=chromium(), args=["--no-sandbox"])

@@ -9,6 +9,7 @@ import time
 import urllib.request
 
 EXERCISE = "def step08_min_target_q(q1_next: torch.Tensor, q2_next: torch.Tensor) -> torch.Tensor:\n"
+PREDICTION = "def step08_prediction() -> str:\n    return 'A'"  # the question the check also asks
 
 
 def prompts(nb):
@@ -32,6 +33,9 @@ def test_wrong_answer_shows_the_red_box_and_a_right_one_the_green_box(notebook):
     nb.shot("08_opened")
     exercise, check = nb.cell_with("def step08_min_target_q"), nb.cell_with("checks.step08(")
     nb.run(nb.cells().first)  # imports
+    prediction = nb.cell_with("def step08_prediction")
+    nb.set_source(prediction, PREDICTION)
+    nb.run(prediction)
     nb.set_source(exercise, EXERCISE + "    return torch.max(q1_next, q2_next)")
     nb.run(exercise)
     nb.run(check)
