@@ -355,6 +355,10 @@ def bwrap_command(root: Path, hidden: list[str], disk_mb: int) -> list[str]:
     assert exe is not None
     cmd = [exe, "--die-with-parent", "--unshare-pid", "--unshare-net", "--unshare-ipc",
            "--unshare-uts", "--unshare-cgroup-try", "--new-session", "--hostname", "td3-grade"]
+    # The private /tmp first: bubblewrap mounts in order, and the course (its venv, td3_teach and
+    # the sandbox folders) may itself live under /tmp; bound after, those stay visible in it.
+    quota = str(int(disk_mb) << 20)
+    cmd += ["--dev", "/dev", "--proc", "/proc", "--size", quota, "--tmpfs", "/tmp"]
     for d in SYSTEM_DIRS:
         cmd += ["--ro-bind-try", d, d]
     for f in ETC_FILES:
@@ -371,8 +375,6 @@ def bwrap_command(root: Path, hidden: list[str], disk_mb: int) -> list[str]:
         if not str(p).startswith(SYSTEM_DIRS):
             cmd += ["--ro-bind", str(p), str(p)]
     cmd += ["--ro-bind", str(package), str(package)]
-    quota = str(int(disk_mb) << 20)
-    cmd += ["--dev", "/dev", "--proc", "/proc", "--size", quota, "--tmpfs", "/tmp"]
     visible = [str(p) for p in keep] + [str(package)]
     for h in hidden:
         if not os.path.exists(h) or not _under(os.path.realpath(h), tuple(visible)):
