@@ -162,6 +162,7 @@ def notebook(browser, lab):
 
     def opener(name):
         page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.set_default_timeout(90_000)  # a loaded 2-core machine: clicks wait for the page
         pages.append(page)
         return Notebook(page, lab, name).open()
     yield opener

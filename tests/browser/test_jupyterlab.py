@@ -60,18 +60,18 @@ def test_slider_redraws_with_the_value_its_readout_shows_and_survives_a_reopen(n
     nb.run(cell)
     readout = cell.locator(".widget-readout")
     readout.wait_for(timeout=60_000)
-    cell.locator("text=drawn with tau=0.005").wait_for(timeout=30_000)
+    cell.locator("text=drawn with tau=0.005").wait_for(timeout=90_000)
     assert readout.inner_text().strip() == "0.005"
     before = cell.locator("img").first.get_attribute("src")
     cell.locator(".noUi-handle, .ui-slider-handle").first.focus()
     nb.page.keyboard.press("ArrowLeft")
-    cell.locator("text=drawn with tau=0.002").wait_for(timeout=30_000)
+    cell.locator("text=drawn with tau=0.002").wait_for(timeout=90_000)
     assert readout.inner_text().strip() == "0.002"
     assert cell.locator("img").first.get_attribute("src") != before, "the picture was not redrawn"
     nb.shot("slider_moved")
 
     nb.page.keyboard.press("Control+s")
-    nb.page.wait_for_function("() => !document.querySelector('.jp-mod-dirty')", timeout=30_000)
+    nb.page.wait_for_function("() => !document.querySelector('.jp-mod-dirty')", timeout=90_000)
     time.sleep(1)
     for kernel in json.load(urllib.request.urlopen(
             f"{lab['base']}/api/kernels?token={lab['token']}")):  # as after a restart of the PC
