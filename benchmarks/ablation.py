@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from td3_teach.overestimation import VARIANTS
+from td3_teach.overestimation import ABLATION, VARIANTS
 
 _spec = importlib.util.spec_from_file_location(
     "bench_overestimation", Path(__file__).resolve().parent / "overestimation.py")
@@ -39,7 +39,7 @@ _spec.loader.exec_module(bench)
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     bench.common_args(p)
-    p.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    p.add_argument("--variants", nargs="+", default=list(ABLATION), choices=list(VARIANTS))
     p.add_argument("--last", type=int, default=5,
                    help="also average the last N evaluations of each run (the paper used 10)")
     args = p.parse_args(argv)

@@ -40,7 +40,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 ZOOM = 30.0  # y-range of the "policy works" panel; points beyond it are drawn at its edge
 METHODS = ("DDPG-style", "TD3")
 COLORS = {"DDPG-style": "tab:red", "TD3": "tab:blue", "TD3-CDQ": "tab:orange",
-          "TD3-TPS": "tab:green", "TD3-DP": "tab:purple"}
+          "TD3-TPS": "tab:green", "TD3-DP": "tab:purple", "CDQ": "tab:cyan"}
 
 
 def common_args(p: argparse.ArgumentParser) -> None:
@@ -57,6 +57,9 @@ def common_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--runs", default="runs/ablation", help="where single runs are stored")
     p.add_argument("--results", default=str(RESULTS))
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--checkpoint-every", type=int, default=0,
+                   help="checkpoint each run every N steps into --runs, and resume a stopped "
+                        "run from there when the same command is run again (0: no checkpoints)")
 
 
 def train_all(args, methods) -> dict[str, dict[int, dict]]:
@@ -69,7 +72,7 @@ def train_all(args, methods) -> dict[str, dict[int, dict]]:
                 args.runs, m, seed, env_id=args.env, steps=args.steps, batch_size=args.batch_size,
                 log=lambda s: print(s, flush=True), start_steps=args.start_steps,
                 measure_every=args.measure_every, eval_episodes=args.eval_episodes,
-                measure_episodes=args.measure_episodes)
+                measure_episodes=args.measure_episodes, checkpoint_every=args.checkpoint_every)
     return out
 
 

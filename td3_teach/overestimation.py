@@ -176,7 +176,8 @@ class RunResult:
 def run(env_id: str = "Pendulum-v1", config: TD3Config | None = None, steps: int = 15_000,
         seed: int = 0, measure_every: int = 1_000, start_steps: int = 1_000,
         eval_episodes: int = 10, measure_episodes: int = 5, expl_noise: float = 0.1,
-        device: str | torch.device | None = "cpu", on_record=None) -> RunResult:
+        device: str | torch.device | None = "cpu", on_record=None,
+        out_dir=None, checkpoint_every: int = 5_000) -> RunResult:
     """Train with ``td3_teach.trainer.train`` and measure overestimation at every evaluation.
 
     Every ``measure_every`` steps (and at step 0) the trainer evaluates ``eval_episodes``
@@ -189,6 +190,12 @@ def run(env_id: str = "Pendulum-v1", config: TD3Config | None = None, steps: int
     ``on_record(record, records)`` is called after each measurement (printing, live plots).
     Switch TD3's tricks off through ``config`` (``TD3Config(twin_critics=False)``,
     ``TD3Config.ddpg()``).
+
+    With ``out_dir`` the run survives a stop: the trainer checkpoints there every
+    ``checkpoint_every`` steps, each measurement is appended to ``out_dir/overestimation.csv``,
+    and calling ``run`` again with the same ``out_dir`` resumes exactly (the trainer's exact
+    resume; measurements after the checkpoint are dropped and taken again, from the same seeds).
+    A larger ``steps`` trains a finished run longer.
     """
     from .trainer import make_agent, train  # the trainer imports much; only load it here
 
@@ -200,22 +207,38 @@ def run(env_id: str = "Pendulum-v1", config: TD3Config | None = None, steps: int
     agent = make_agent(*dims, config=config, device=device)
     long_env = make_long_env(env_id, default_extra_steps(config.discount))
     result = RunResult(agent=agent)
+    records_csv = None
+    if out_dir is not None:
+        from pathlib import Path
+        records_csv = Path(out_dir) / "overestimation.csv"
+        result.records = read_records(records_csv)
     t0 = time.perf_counter()
+    wall_before = result.records[-1].wall_time if result.records else 0.0
 
     def on_eval(rec, history) -> None:
+        if result.records and rec.step <= result.records[-1].step:
+            # Resumed: the trainer shows its last evaluation again. Keep exactly the
+            # measurements up to it (later ones came after the checkpoint: taken again).
+            result.records = [m for m in result.records if m.step <= rec.step]
+            if records_csv is not None:
+                write_records(records_csv, result.records)
+            return
         i = len(result.records)
         m = measure(agent, env_id, measure_episodes,
                     seed=10_000 + 1_000 * seed + measure_episodes * i, step=rec.step, env=long_env)
-        m.eval_return, m.wall_time = rec.mean, time.perf_counter() - t0
+        m.eval_return, m.wall_time = rec.mean, wall_before + time.perf_counter() - t0
         result.records.append(m)
+        if records_csv is not None:
+            write_records(records_csv, result.records)
         if on_record is not None:
             on_record(m, result.records)
 
     try:
-        out = train(env_id, steps, seed, None, agent=agent, config=config,
+        out = train(env_id, steps, seed, out_dir, agent=agent, config=config,
                     start_steps=start_steps, expl_noise=expl_noise, eval_every=measure_every,
-                    eval_episodes=eval_episodes, checkpoint_every=max(steps, 1), device=device,
-                    on_eval=on_eval, progress=False)
+                    eval_episodes=eval_episodes, device=device, on_eval=on_eval, progress=False,
+                    checkpoint_every=max(steps, 1) if out_dir is None else int(checkpoint_every),
+                    resume=out_dir is not None)
     finally:
         long_env[0].close()
     result.wall_time, result.steps = out.wall_time, out.steps
@@ -233,7 +256,11 @@ VARIANTS: dict[str, dict] = {
     "TD3-TPS": {"target_noise": False},
     "TD3-DP": {"delayed_updates": False},
     "DDPG-style": {"twin_critics": False, "target_noise": False, "delayed_updates": False},
+    # Figure 1's other curve: DDPG-style plus clipped double Q-learning alone (the paper's "CDQ").
+    "CDQ": {"target_noise": False, "delayed_updates": False},
 }
+#: The five rows of the ablation (Table 2's TD3, its three "- trick" rows, and AHE).
+ABLATION = ("TD3", "TD3-CDQ", "TD3-TPS", "TD3-DP", "DDPG-style")
 
 
 def variant_config(name: str, **overrides) -> TD3Config:
@@ -245,15 +272,44 @@ def variant_config(name: str, **overrides) -> TD3Config:
 
 RECORD_FIELDS = ("step", "estimate", "true", "bias", "n_states", "tail_bound", "eval_return",
                  "wall_time")
+_STORED = tuple(f for f in RECORD_FIELDS if f != "bias")  # bias is derived
+
+
+def write_records(path, records: list[OverestimationRecord]) -> None:
+    """All measurements so far, written whole (atomically) after each one."""
+    import csv
+    import os
+    tmp = f"{path}.tmp"
+    with open(tmp, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=RECORD_FIELDS)
+        w.writeheader()
+        w.writerows({k: r.as_row()[k] for k in RECORD_FIELDS} for r in records)
+    os.replace(tmp, path)
+
+
+def read_records(path) -> list[OverestimationRecord]:
+    """The measurements ``write_records`` left (none when the file does not exist)."""
+    import csv
+    import os
+    if not os.path.exists(path):
+        return []
+    with open(path, newline="") as f:
+        return [OverestimationRecord(**{k: (int(float(row[k])) if k in ("step", "n_states")
+                                            else float(row[k])) for k in _STORED})
+                for row in csv.DictReader(f)]
 
 
 def run_cached(runs_dir, variant: str, seed: int, env_id: str = "Pendulum-v1",
-               steps: int = 15_000, batch_size: int = 100, log=print, **run_kwargs) -> dict:
+               steps: int = 15_000, batch_size: int = 100, log=print,
+               checkpoint_every: int = 0, **run_kwargs) -> dict:
     """``run`` one (variant, seed), or read it back if ``runs_dir`` already holds the same run.
 
     Writes ``runs_dir/ENV/VARIANT/seedS.csv`` (the records) and ``seedS.json`` (the settings and
     wall time). A stored run is reused only when every setting matches, so the ablation and the
     overestimation benchmarks can share their TD3 and DDPG-style runs without training them twice.
+    With ``checkpoint_every`` > 0 the run checkpoints into ``runs_dir/ENV/VARIANT/seedS.run/``
+    and a stopped run resumes from there when called again (long MuJoCo runs, issue 19); the
+    stored settings do not depend on it, since resuming gives the same run.
     Returns ``{"settings": ..., "wall_time": ..., "records": [row dicts]}``.
     """
     import csv
@@ -278,7 +334,9 @@ def run_cached(runs_dir, variant: str, seed: int, env_id: str = "Pendulum-v1",
             f"Q1 estimate {m.estimate:8.1f}  true {m.true:8.1f}  bias {m.bias:+7.1f}  "
             f"wall {m.wall_time:6.0f} s")
 
-    res = run(env_id, config, steps, seed, on_record=on_record, **run_kwargs)
+    resumable = {"out_dir": folder / f"seed{seed}.run",
+                 "checkpoint_every": int(checkpoint_every)} if checkpoint_every > 0 else {}
+    res = run(env_id, config, steps, seed, on_record=on_record, **resumable, **run_kwargs)
     rows = [{k: float(r.as_row()[k]) for k in RECORD_FIELDS} for r in res.records]
     folder.mkdir(parents=True, exist_ok=True)
     with open(csv_path, "w", newline="") as f:

@@ -138,3 +138,26 @@ def test_variant_configs_switch_off_what_they_name() -> None:
     with pytest.raises(ValueError, match="known"):
         variant_config("TD4")
     assert math.isfinite(default_extra_steps(0.5))
+
+
+def test_a_stopped_run_resumes_to_the_same_measurements(tmp_path) -> None:
+    """Issue 19's long runs: a run stopped at 160 steps and run again to 400 in the same folder
+    gives the records of one uninterrupted 400-step run (the trainer's exact resume, and the
+    measurements taken after the checkpoint dropped and taken again from the same seeds)."""
+    import csv
+
+    kw = dict(seed=1, measure_every=80, start_steps=60, eval_episodes=1, measure_episodes=1)
+    cfg = TD3Config(batch_size=16)
+    whole = run("Pendulum-v1", cfg, steps=400, **kw)
+    run("Pendulum-v1", cfg, steps=160, out_dir=tmp_path, checkpoint_every=100, **kw)
+    with open(tmp_path / "overestimation.csv", newline="") as f:
+        assert [int(float(r["step"])) for r in csv.DictReader(f)] == [0, 80, 160]
+    resumed = run("Pendulum-v1", cfg, steps=400, out_dir=tmp_path, checkpoint_every=100, **kw)
+    strip = lambda recs: [r.as_row() | {"wall_time": 0} for r in recs]  # noqa: E731
+    assert [r.step for r in resumed.records] == [0, 80, 160, 240, 320, 400]
+    assert strip(resumed.records) == strip(whole.records)
+
+
+def test_the_figure_1_variant_is_ddpg_style_plus_clipped_double_q() -> None:
+    cdq = variant_config("CDQ")
+    assert cdq.twin_critics and not cdq.target_noise and not cdq.delayed_updates
