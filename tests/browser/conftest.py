@@ -9,6 +9,7 @@ Playwright's own browser download is not used: the system Chromium is launched b
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -144,6 +145,15 @@ class Notebook:
         cell.locator(".jp-InputArea-editor").click()
         self.page.keyboard.press("Escape")
         self.page.keyboard.press("Shift+Enter")
+
+    def wait_ran(self, cell, timeout=120_000):
+        """Until the cell's prompt shows an execution count ([3]:), i.e. the kernel finished it."""
+        cell.locator(".jp-InputPrompt", has_text=re.compile(r"\[\d+\]")).wait_for(timeout=timeout)
+
+    def describe(self, cell) -> str:
+        """What the learner would see in the cell and the status bar (for failure messages)."""
+        bar = self.page.locator("#jp-main-statusbar").inner_text(timeout=5_000)
+        return f"cell shows: {cell.inner_text(timeout=5_000)[-1500:]!r}; status bar: {bar!r}"
 
     def set_source(self, cell, code):
         cell.locator(".jp-InputArea-editor").click()

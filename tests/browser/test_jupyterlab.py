@@ -55,11 +55,17 @@ def test_wrong_answer_shows_the_red_box_and_a_right_one_the_green_box(notebook):
 
 def test_slider_redraws_with_the_value_its_readout_shows_and_survives_a_reopen(notebook, lab):
     nb = notebook("scratch.ipynb")
-    nb.run(nb.cells().nth(0))
+    first = nb.cells().nth(0)
+    nb.run(first)
+    nb.wait_ran(first)  # the imports (torch, matplotlib) can take a while on a cold machine
     cell = nb.cells().nth(1)
     nb.run(cell)
     readout = cell.locator(".widget-readout")
-    readout.wait_for(timeout=60_000)
+    try:
+        readout.wait_for(timeout=120_000)
+    except Exception:
+        nb.shot("slider_missing")
+        raise AssertionError(f"no slider readout after 120 s; {nb.describe(cell)}") from None
     cell.locator("text=drawn with tau=0.005").wait_for(timeout=90_000)
     assert readout.inner_text().strip() == "0.005"
     before = cell.locator("img").first.get_attribute("src")
