@@ -68,7 +68,7 @@ class _StopEpisode(Exception):
 
 def record_video(agent, env_id: str = "HalfCheetahBulletEnv-v0",
                  path: str | os.PathLike = "run.mp4", seed: int = 100,
-                 max_steps: int | None = None, width: int = 320, height: int = 240,
+                 max_steps: int | None = None, width: int = 512, height: int = 384,
                  fps: int | None = None) -> Path:
     """Record one deterministic episode of ``agent`` on ``env_id`` to the MP4 file ``path``.
 
@@ -77,7 +77,7 @@ def record_video(agent, env_id: str = "HalfCheetahBulletEnv-v0",
         seed: the episode starts from ``env.reset(seed=seed)`` (100: the first evaluation
             episode, so the video shows a return the evaluation also saw).
         max_steps: stop after this many steps (None: the whole episode; HalfCheetah's is 1000
-            steps, about 30 s to render at 320x240 on one CPU core).
+            steps, about a minute to render at 512x384 on one CPU core).
         width, height: frame size (multiples of 16 keep ffmpeg from resizing).
         fps: frames per second of the video (None: the env's ``render_fps``, else 30).
 
@@ -89,7 +89,7 @@ def record_video(agent, env_id: str = "HalfCheetahBulletEnv-v0",
 
 
 def record_episode(agent, env_id: str, path: str | os.PathLike, seed: int = 100,
-                   max_steps: int | None = None, width: int = 320, height: int = 240,
+                   max_steps: int | None = None, width: int = 512, height: int = 384,
                    fps: int | None = None) -> tuple[Path, float, int]:
     """``record_video`` that also returns the episode's (return, length) as recorded."""
     import imageio.v2 as imageio
@@ -157,7 +157,7 @@ def _frame(frame) -> np.ndarray:
     return np.ascontiguousarray(frame[:, :, :3], dtype=np.uint8)
 
 
-def show_video(path: str | os.PathLike, width: int = 480, embed: bool = False):
+def show_video(path: str | os.PathLike, width: int = 512, embed: bool = False):
     """The video in the notebook. By default a link to the file (``<video src=...>``, resolved
     by JupyterLab relative to the notebook), so a saved notebook stays small: an embedded
     1,000-step episode is about 3 MB of base64 in the notebook. ``embed=True`` puts the video
@@ -178,8 +178,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--env", default=None, help="env id (default: the checkpoint's)")
     parser.add_argument("--seed", type=int, default=100, help="the episode's reset seed (100)")
     parser.add_argument("--max-steps", type=int, default=None, help="stop after N steps")
-    parser.add_argument("--width", type=int, default=320)
-    parser.add_argument("--height", type=int, default=240)
+    parser.add_argument("--width", type=int, default=512)
+    parser.add_argument("--height", type=int, default=384)
     parser.add_argument("--device", default="cpu")
 
 
