@@ -1,6 +1,6 @@
 """``td3-teach lab``: open the course in JupyterLab, set up as the course needs it.
 
-Two things a plain ``jupyter lab`` does not give:
+Three things a plain ``jupyter lab`` does not give:
 
 1. **Widget state saved with the notebook.** JupyterLab's widget manager saves no widget state by
    default, so a saved notebook reopens with "Error displaying widget: model not found" where its
@@ -8,7 +8,14 @@ Two things a plain ``jupyter lab`` does not give:
    td3-teach.json``: ``saveState: true``) is written once into this environment's JupyterLab
    settings, ``<sys.prefix>/share/jupyter/lab/settings/overrides.d/`` (the place meant for
    packages' defaults; a non-editable install puts it there itself). Your own settings still win.
-2. **A terminal where the course's commands work.** JupyterLab's terminal starts a fresh shell,
+2. **"Busy" while a cell runs.** JupyterLab 4.6 sends widget comms over kernel subshells by
+   default; opening one (a progress bar appearing during training) is a control-channel
+   request, ipykernel 7 answers it with its own busy/idle, and the status bar then says "Idle"
+   although training still runs. The same file sets ``commsOverSubshells: "disabled"`` (the
+   classic behaviour: widget messages wait until the cell is done, which none of the course's
+   widgets needs). Measured in the browser: Idle from 8 s into a training cell before, Busy for
+   all of 40 s after.
+3. **A terminal where the course's commands work.** JupyterLab's terminal starts a fresh shell,
    in which the virtual environment is not active. The server is started with this
    environment's ``bin/`` first on PATH (and VIRTUAL_ENV set), so ``td3-teach train ...`` works
    there as written, from the course's top folder, where ``runs/`` is.

@@ -12,6 +12,7 @@ from td3_teach import lab
 def test_widget_state_is_saved_by_default_and_installed_into_the_prefix(tmp_path):
     settings = json.loads(lab.SETTINGS.read_text())
     assert settings["@jupyter-widgets/jupyterlab-manager:plugin"]["saveState"] is True
+    assert settings["@jupyterlab/apputils-extension:kernels-settings"]["commsOverSubshells"] == "disabled"
     target = lab.install_settings(tmp_path)
     assert target == tmp_path / "share/jupyter/lab/settings/overrides.d/td3-teach.json"
     assert json.loads(target.read_text()) == settings

@@ -109,11 +109,15 @@ def test_interrupting_training_prints_the_short_message(notebook):
     nb.run(cell)
     cell.locator(".jp-OutputArea-output", has_text="step").first.wait_for(timeout=60_000)
     time.sleep(3)  # into the update phase
-    # Not asserted: the status bar says "Busy" here on some runs and "Idle" on others. ipykernel 7
-    # publishes busy/idle around every control-channel request too (JupyterLab's debugger sends
-    # debug_request when a cell runs, the widget manager comm_info_request), and when one of those
-    # "idle"s arrives after the execute_request's "busy", JupyterLab shows Idle although the cell
-    # still runs. Seen in this test after a reopened notebook restored its widgets.
+    # The status bar must say Busy the whole time the cell runs. With JupyterLab's default
+    # (widget comms over kernel subshells), the progress bar's create_subshell_request on the
+    # control channel got its own busy/idle from ipykernel 7, and the last "idle" made the bar
+    # say Idle mid-training; td3-teach lab turns comms over subshells off (td3-teach.json).
+    states = []
+    for _ in range(6):
+        states.append(nb.page.locator("#jp-main-statusbar").inner_text().split("|")[-1].split()[0])
+        time.sleep(1)
+    assert states == ["Busy"] * 6, f"status bar while training: {states}"
     nb.menu("Kernel", "Interrupt Kernel")
     message = cell.locator(".jp-OutputArea-output", has_text="Training interrupted at step")
     message.wait_for(timeout=60_000)
