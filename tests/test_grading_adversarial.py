@@ -73,8 +73,15 @@ def _feedback(out: Path, learner: str) -> str:
     return files[0].read_text(encoding="utf-8")
 
 
+# Cases only the OS sandbox stops (the in-process guards cannot: a spawned process starts
+# without them); where bubblewrap is missing the grader says so in its summary (README, Limits).
+NEEDS_SANDBOX = {"spawn_reads_solutions"}
+
+
 @pytest.mark.parametrize("learner", sorted(EXPECTED))
 def test_each_learner_gets_what_they_deserve(graded, learner):
+    if learner in NEEDS_SANDBOX and bwrap() is None:
+        pytest.skip("bubblewrap is not installed or does not work here; only it stops this case")
     out, rows = graded
     points, status = EXPECTED[learner]
     row = rows[_shown(learner)]
@@ -121,7 +128,7 @@ def test_summary_names_the_sandbox(graded):
     out, _ = graded
     summary = json.loads((out / "summary.json").read_text())
     assert summary["learners"] == len(EXPECTED)
-    assert ("bubblewrap" in summary["sandbox"]) == (bwrap() is not None)
+    assert summary["sandbox"].startswith("no OS sandbox") == (bwrap() is None), summary["sandbox"]
 
 
 # --------------------------------------------------------------------------- the results folder
