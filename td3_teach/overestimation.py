@@ -299,6 +299,14 @@ def read_records(path) -> list[OverestimationRecord]:
                 for row in csv.DictReader(f)]
 
 
+def run_settings(env_id: str, variant: str, seed: int, steps: int, batch_size: int,
+                 **run_kwargs) -> dict:
+    """What makes two stored runs the same run (``run_cached`` reuses a run only on a match)."""
+    config = variant_config(variant, batch_size=batch_size)
+    return {"env_id": env_id, "variant": variant, "seed": int(seed), "steps": int(steps),
+            "config": config.to_dict(), **{k: v for k, v in sorted(run_kwargs.items())}}
+
+
 def run_cached(runs_dir, variant: str, seed: int, env_id: str = "Pendulum-v1",
                steps: int = 15_000, batch_size: int = 100, log=print,
                checkpoint_every: int = 0, **run_kwargs) -> dict:
@@ -319,8 +327,7 @@ def run_cached(runs_dir, variant: str, seed: int, env_id: str = "Pendulum-v1",
     folder = Path(runs_dir) / env_id / variant
     csv_path, json_path = folder / f"seed{seed}.csv", folder / f"seed{seed}.json"
     config = variant_config(variant, batch_size=batch_size)
-    settings = {"env_id": env_id, "variant": variant, "seed": int(seed), "steps": int(steps),
-                "config": config.to_dict(), **{k: v for k, v in sorted(run_kwargs.items())}}
+    settings = run_settings(env_id, variant, seed, steps, batch_size, **run_kwargs)
     if json_path.exists() and csv_path.exists():
         stored = json.loads(json_path.read_text())
         if stored.get("settings") == settings:

@@ -161,3 +161,13 @@ def test_a_stopped_run_resumes_to_the_same_measurements(tmp_path) -> None:
 def test_the_figure_1_variant_is_ddpg_style_plus_clipped_double_q() -> None:
     cdq = variant_config("CDQ")
     assert cdq.twin_critics and not cdq.target_noise and not cdq.delayed_updates
+
+
+def test_a_runs_first_steps_do_not_depend_on_its_length() -> None:
+    """benchmarks/first_steps_of.py stores the first N steps of a longer run as the N-step run:
+    true only if nothing before step N depends on the total (memory size, schedules)."""
+    kw = dict(seed=2, measure_every=80, start_steps=60, eval_episodes=1, measure_episodes=1)
+    cfg = TD3Config(batch_size=16)
+    long, short = run("Pendulum-v1", cfg, steps=400, **kw), run("Pendulum-v1", cfg, steps=240, **kw)
+    strip = lambda recs: [r.as_row() | {"wall_time": 0} for r in recs]  # noqa: E731
+    assert strip(long.records)[:4] == strip(short.records) and len(short.records) == 4
