@@ -111,6 +111,8 @@ def plot(runs, path: Path, args) -> None:
             title="overestimation bias after the warm-up")
     ax1.legend(fontsize=8)
     ax2.legend(fontsize=8)
+    for ax in (ax1, ax2):  # 25,000 / 30,000 ... do not run into each other
+        ax.xaxis.set_major_formatter(lambda x, _: f"{x / 1000:g}k")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
