@@ -120,7 +120,8 @@ def measure(agent, env_id: str = "Pendulum-v1", episodes: int = 5, seed: int = 1
     """Critic estimate vs true discounted return on ``episodes`` fresh deterministic episodes.
 
     Args:
-        agent: a TD3 agent (``actor``, ``critic`` with ``Q1``, ``device``, ``config``).
+        agent: a TD3 agent (``actor``, ``critic`` with ``Q1``, ``device``, ``config``), or one
+            in the lecture's shape (notebook 16's ``MyTD3``; pass ``gamma`` then).
         env_id: the env the agent was trained on.
         episodes: measurement episodes; episode k starts from ``reset(seed=seed + k)``.
         gamma: discount of the true return (default: the agent's ``config.discount``).
@@ -133,6 +134,10 @@ def measure(agent, env_id: str = "Pendulum-v1", episodes: int = 5, seed: int = 1
     """
     gamma = float(agent.config.discount if gamma is None else gamma)
     extra = default_extra_steps(gamma) if extra_steps is None else int(extra_steps)
+    # Your agent from notebook 16 may keep no .device, and its critic's first head may have
+    # another name than Q1: then the first of the two values its forward returns is Q1.
+    device = getattr(agent, "device", None) or next(agent.actor.parameters()).device
+    q1 = getattr(agent.critic, "Q1", None) or (lambda s, a: agent.critic(s, a)[0])
     own = env is None
     long_env, limit = make_long_env(env_id, extra) if own else env
     estimates, truths, r_max = [], [], 0.0
@@ -142,15 +147,15 @@ def measure(agent, env_id: str = "Pendulum-v1", episodes: int = 5, seed: int = 1
             states, rewards, done = [], [], False
             while not done:
                 states.append(np.asarray(obs, dtype=np.float32))
-                s = torch.as_tensor(states[-1], device=agent.device).reshape(1, -1)
+                s = torch.as_tensor(states[-1], device=device).reshape(1, -1)
                 a = agent.actor(s)[0].cpu().numpy()
                 obs, r, terminated, truncated, _ = long_env.step(a)
                 rewards.append(float(r))
                 done = terminated or truncated
             g = discounted_returns(rewards, gamma)
             n = min(limit, len(states))  # only states inside the env's own time limit
-            s = torch.as_tensor(np.stack(states[:n]), device=agent.device)
-            q = agent.critic.Q1(s, agent.actor(s))
+            s = torch.as_tensor(np.stack(states[:n]), device=device)
+            q = q1(s, agent.actor(s))
             estimates.append(q.squeeze(1).double().cpu().numpy())
             truths.append(g[:n])
             r_max = max(r_max, float(np.abs(rewards).max()))

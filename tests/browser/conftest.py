@@ -72,7 +72,9 @@ def lab(tmp_path_factory):
                                  "name": "python3"}
     nbformat.write(nb, home / "notebooks" / "scratch.ipynb")
     port, token = free_port(), secrets.token_hex(16)
-    env = {k: v for k, v in os.environ.items() if k != "TD3_TEACH_BUDGET"}  # a learner's kernel
+    # A learner's kernel: neither the suite's TD3_TEACH_BUDGET nor CI's CI=true, either of which
+    # makes budget() "short", and then sliders are drawn once without their widgets.
+    env = {k: v for k, v in os.environ.items() if k not in ("TD3_TEACH_BUDGET", "CI")}
     env.update(OMP_NUM_THREADS="1", JUPYTER_CONFIG_DIR=str(home / ".jupyter-config"),
                JUPYTERLAB_SETTINGS_DIR=str(home / ".lab-user-settings"),
                JUPYTERLAB_WORKSPACES_DIR=str(home / ".lab-workspaces"))

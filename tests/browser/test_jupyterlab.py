@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import time
 import urllib.request
-import warnings
 
 EXERCISE = "def step08_min_target_q(q1_next: torch.Tensor, q2_next: torch.Tensor) -> torch.Tensor:\n"
 PREDICTION = "def step08_prediction() -> str:\n    return 'A'"  # the question the check also asks
@@ -63,19 +62,10 @@ def test_slider_redraws_with_the_value_its_readout_shows_and_survives_a_reopen(n
     nb.run(cell)
     readout = cell.locator(".widget-readout")
     try:
-        readout.wait_for(timeout=60_000)
+        readout.wait_for(timeout=90_000)
     except Exception:
-        # Seen on loaded 2-core machines (CI included): the cell ran, its picture is there, but
-        # JupyterLab's widget manager did not take the slider (the picture went to the plain
-        # output area). Running the cell again, as a learner would, shows it; say it happened.
         nb.shot("slider_missing")
-        warnings.warn(f"the slider did not appear on the first run; ran the cell again. "
-                      f"{nb.describe(cell)}")
-        nb.run(cell)
-        try:
-            readout.wait_for(timeout=90_000)
-        except Exception:
-            raise AssertionError(f"no slider readout, twice; {nb.describe(cell)}") from None
+        raise AssertionError(f"no slider readout after 90 s; {nb.describe(cell)}") from None
     cell.locator("text=drawn with tau=0.005").wait_for(timeout=90_000)
     assert readout.inner_text().strip() == "0.005"
     before = cell.locator("img").first.get_attribute("src")
