@@ -2,7 +2,8 @@
 
 ``tests/test_step_check_contract.py`` runs each row's contract: the check passes the solution on
 each seed, names every mistake of the step's ``MUTATIONS`` (and the lecture bug of each ``BUGS``
-entry), says "not implemented yet" for an unfilled exercise, and reports wrong arguments. The
+entry), says "not implemented yet" for an unfilled exercise, reports wrong arguments, and leaves torch's
+global random generator alone. The
 per-step files ``tests/test_step_NN_check.py`` hold only what is the step's own: its ``MUTATIONS``
 (name -> (``{old: new}`` applied to the solution, words the message must hold)), its ``BUGS``
 (mutation name -> words ``CheckFailed.bug`` must hold) and the tests no other step has.
@@ -150,6 +151,32 @@ CONTRACTS: dict[int, Contract] = {c.number: c for c in (
              wrong=((lambda ns: (lambda critic, tau: None,), "signature"),),
              says="delayed block"),
 )}
+
+
+POLYAK = "target_param.copy_(tau * param + (1 - tau) * target_param)"  # steps 14 and 15's update line
+
+
+def polyak_mutations(params: str, online: str) -> tuple[Callable, dict]:
+    """Steps 14 and 15 share the Polyak update: ``mutate(old, new)``, which rewrites only the cell
+    whose loop zips ``params`` (the other step's cell has the same update line), and the mistakes
+    both steps' checks name (``online``: the online network's name in the messages)."""
+    cell = f"        for param, target_param in {params}:\n            {POLYAK}\n"
+
+    def mutate(old: str, new: str) -> dict[str, str]:
+        return {cell: cell.replace(old, new)}
+
+    return mutate, {
+        "tau and 1 - tau swapped": (mutate(POLYAK, "target_param.copy_((1 - tau) * param + tau * target_param)"),
+                                    "swapped"),
+        "the lecture's .copy_ = assignment": (mutate(POLYAK, "target_param.data.copy_ = tau * param.data + "
+                                                     "(1 - tau) * target_param.data"), ".copy_ = ..."),
+        "hard copy": (mutate(POLYAK, "target_param.copy_(param)"), "hard copy"),
+        f"the online {online} updated instead": (
+            mutate(POLYAK, "param.copy_(tau * target_param + (1 - tau) * param)"), "wrong network moved"),
+        "recorded by autograd (no torch.no_grad())": (
+            {f"    with torch.no_grad():\n        for param, target_param in {params}:":
+             f"    if True:\n        for param, target_param in {params}:"}, "autograd graph"),
+    }
 
 
 def run(number: int, ns: dict, seed: int = 0, *, takes: tuple[str, ...] | None = None) -> Any:

@@ -4,16 +4,10 @@ check does; the contract every check keeps is tests/test_step_check_contract.py.
 import pytest
 
 from td3_teach import checks
-from step_contracts import run, solution
+from step_contracts import POLYAK as COPY, polyak_mutations, run, solution
 
-COPY = "target_param.copy_(tau * param + (1 - tau) * target_param)"
 ZIP = "zip(actor.parameters(), actor_target.parameters())"
-
-
-def mutate(old, new):
-    """Apply old -> new to step 14's function only (step 15's cell has the same update line)."""
-    cell = (f"        for param, target_param in {ZIP}:\n            {COPY}\n")
-    return {cell: cell.replace(old, new)}
+mutate, SHARED = polyak_mutations(ZIP, online="network")  # the mistakes step 15 names too
 
 
 @pytest.mark.parametrize("update", ["target_param.data.copy_(tau * param.data + (1 - tau) * target_param.data)",
@@ -24,21 +18,12 @@ def test_step14_check_passes_other_correct_updates(update):
 
 
 MUTATIONS = {
-    "tau and 1 - tau swapped": (mutate(COPY, "target_param.copy_((1 - tau) * param + tau * target_param)"),
-                                "swapped"),
-    "the lecture's .copy_ = assignment": (mutate(COPY, "target_param.data.copy_ = tau * param.data + "
-                                                 "(1 - tau) * target_param.data"), ".copy_ = ..."),
-    "hard copy": (mutate(COPY, "target_param.copy_(param)"), "hard copy"),
-    "the online network updated instead": (mutate(COPY, "param.copy_(tau * target_param + (1 - tau) * param)"),
-                                           "wrong network moved"),
+    **SHARED,
     "only some parameters (the last layer forgotten)": (
         mutate(ZIP, "list(zip(actor.parameters(), actor_target.parameters()))[:-2]"), "only some parameters"),
     "only the weights, not the biases": (
         mutate(ZIP, "zip([p for n, p in actor.named_parameters() if 'weight' in n], "
                     "[p for n, p in actor_target.named_parameters() if 'weight' in n])"), "bias"),
-    "recorded by autograd (no torch.no_grad())": ({"    with torch.no_grad():\n        for param, target_param "
-                                                   f"in {ZIP}:": f"    if True:\n        for param, target_param in {ZIP}:"},
-                                                  "autograd graph"),
     "rebinding the loop variable": (mutate(COPY, "target_param = tau * param + (1 - tau) * target_param"),
                                     "did not change at all"),
     "tau hard-coded to 0.005": (mutate(COPY, "target_param.copy_(0.005 * param + (1 - 0.005) * target_param)"),

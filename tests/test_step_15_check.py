@@ -1,23 +1,18 @@
-"""Step 15's check: passes the solution, and names each classic mistake injected into it, in the
-critic-target update and in the delayed block (steps 13-15 only every policy_freq iterations)."""
+"""Step 15's check: the classic mistakes it names (MUTATIONS, BUGS), in the critic-target update
+and in the delayed block (steps 13-15 only every policy_freq iterations), and what only this step's
+check does; the contract every check keeps is tests/test_step_check_contract.py."""
 
 
 from td3_teach import checks
-from step_contracts import solution
+from step_contracts import polyak_mutations, solution
 
-COPY = "target_param.copy_(tau * param + (1 - tau) * target_param)"
 ZIP = "zip(critic.parameters(), critic_target.parameters())"
+mutate, SHARED = polyak_mutations(ZIP, online="critic")  # the mistakes step 14 names too
 IF = "    if iteration % policy_freq == 0:\n"
 S13 = "step13_actor_update(agent.actor, agent.critic, agent.actor_optimizer, s)\n"
 S14 = "step14_update_actor_target(agent.actor, agent.actor_target, tau)\n"
 S15 = "step15_update_critic_target(agent.critic, agent.critic_target, tau)\n"
 BLOCK = f"{IF}        {S13}        {S14}        {S15}"
-
-
-def mutate(old, new):
-    """Apply old -> new to step 15's function only (step 14's cell has the same update line)."""
-    cell = f"        for param, target_param in {ZIP}:\n            {COPY}\n"
-    return {cell: cell.replace(old, new)}
 
 
 def block(*lines):
@@ -39,18 +34,9 @@ def test_step15_check_passes_the_package_functions():
 
 MUTATIONS = {
     # the critic-target update itself
-    "tau and 1 - tau swapped": (mutate(COPY, "target_param.copy_((1 - tau) * param + tau * target_param)"),
-                                "swapped"),
-    "the lecture's .copy_ = assignment": (mutate(COPY, "target_param.data.copy_ = tau * param.data + "
-                                                 "(1 - tau) * target_param.data"), ".copy_ = ..."),
-    "hard copy": (mutate(COPY, "target_param.copy_(param)"), "hard copy"),
-    "the online critic updated instead": (mutate(COPY, "param.copy_(tau * target_param + (1 - tau) * param)"),
-                                          "wrong network moved"),
+    **SHARED,
     "only the first head's target (layers 1-3)": (
         mutate(ZIP, "list(zip(critic.parameters(), critic_target.parameters()))[:6]"), "layer_4.weight"),
-    "recorded by autograd (no torch.no_grad())": ({"    with torch.no_grad():\n        for param, target_param "
-                                                   f"in {ZIP}:": f"    if True:\n        for param, target_param in {ZIP}:"},
-                                                  "autograd graph"),
     # the delayed block
     "targets updated every iteration (the lecture's listing)":
         (block(IF, f"        {S13}", f"    {S14}", f"    {S15}"), "not a delayed one"),

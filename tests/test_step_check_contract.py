@@ -1,11 +1,13 @@
 """The contract every step's check keeps, run over the table of steps (tests/step_contracts.py):
 it passes the solution on each seed, names each classic mistake injected into the solution
 (the step's MUTATIONS, in tests/test_step_NN_check.py) and the lecture bug behind it (BUGS),
-says "not implemented yet" for an unfilled exercise, and reports wrong arguments."""
+says "not implemented yet" for an unfilled exercise, reports wrong arguments, and leaves the
+learner's random number generator where it was."""
 
 import warnings
 
 import pytest
+import torch
 
 from td3_teach import checks
 from notebook_code import check_failure
@@ -66,3 +68,13 @@ def test_unfilled_exercise_says_not_implemented(contract, args, says):
 def test_wrong_arguments_are_reported(contract, args, says):
     with pytest.raises(checks.CheckFailed, match=says):
         contract.check(*args(solution(contract.number)))
+
+
+@pytest.mark.parametrize("contract", STEPS, ids=lambda c: c.token)
+def test_check_leaves_the_learners_rng_alone(contract):
+    ns = solution(contract.number)
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    run(contract.number, ns)
+    assert torch.equal(torch.rand(3), expected)
