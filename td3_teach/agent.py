@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -87,7 +88,7 @@ class TD3:
         signature is kept so its calls still work; the lecture's batch_size=100 is the paper's
         original value, 256 the authors' later one.
         """
-        given = dict(batch_size=batch_size, discount=discount, tau=tau, policy_noise=policy_noise,
+        given: dict[str, Any] = dict(batch_size=batch_size, discount=discount, tau=tau, policy_noise=policy_noise,
                      noise_clip=noise_clip, policy_freq=policy_freq)
         cfg = replace(self.config, **{k: v for k, v in given.items() if v is not None})
         losses: dict[str, torch.Tensor] = {}

@@ -80,7 +80,8 @@ MUTATIONS = {
         {"replay_buffer.add((s, s_next, a, r, terminated))":
          "replay_buffer.add(s, s_next, a, r, terminated)"}, "ONE argument"),
 }
-BUGS = {"stores terminated or truncated (the lecture's done)": "done"}  # mutation -> what CheckFailed.bug names
+# mutation name -> the words CheckFailed.bug must hold
+BUGS = {"stores terminated or truncated (the lecture's done)": "done"}
 
 
 def test_step01_check_accepts_the_lectures_list_design_done_right():

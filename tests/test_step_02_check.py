@@ -63,10 +63,11 @@ MUTATIONS = {
         {"target.requires_grad_(False)": "net.requires_grad_(False)"}, "froze the actor"),
     "forgot return in make_target": ({"return target": "target"}, "return"),
 }
+# mutation name -> the words CheckFailed.bug must hold
 BUGS = {name: "lecture" for name in ("the lecture's layer_3(x) * tanh(max_action), float max_action",
                                 "the lecture's layer_3(x) * tanh(max_action), tensor max_action",
                                 "the lecture's load_state_dict(net.state_dict) without the call",
-                                "forward indented inside __init__ (the lecture notes' slip)")}  # mutation -> what CheckFailed.bug names
+                                "forward indented inside __init__ (the lecture notes' slip)")}
 
 
 def test_step02_check_accepts_a_sequential_actor():

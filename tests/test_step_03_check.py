@@ -52,8 +52,9 @@ MUTATIONS = {
         "indented inside __init__"),
     "not an nn.Module": ({"class Critic(nn.Module):": "class Critic:"}, "nn.Module"),
 }
+# mutation name -> the words CheckFailed.bug must hold
 BUGS = {name: "lecture" for name in ("the lecture's nn.Linear(300, action_dim)",
-                                "forward indented inside __init__ (the lecture notes' slip)")}  # mutation -> what CheckFailed.bug names
+                                "forward indented inside __init__ (the lecture notes' slip)")}
 
 
 def test_step03_check_accepts_sequential_heads():

@@ -46,7 +46,8 @@ MUTATIONS = {
         {RESULT: "return a_next.add_(noise).clamp_(-max_action, max_action)"}, "in place"),
     "forgot return": ({RESULT: "(a_next + noise).clamp(-max_action, max_action)"}, "return"),
 }
+# mutation name -> the words CheckFailed.bug must hold
 BUGS = {name: "lecture" for name in ("the lecture's normal_0 typo",
                                 "the lecture's unscaled normal_(0, policy_noise), clip unscaled",
                                 "the lecture notes' torch.randn(1, policy_noise)",
-                                "one scalar noise for the batch")}  # mutation -> what CheckFailed.bug names
+                                "one scalar noise for the batch")}

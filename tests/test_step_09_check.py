@@ -44,8 +44,9 @@ MUTATIONS = {
     "stores truncated instead of terminated": ({"return float(terminated)": "return float(truncated)"},
                                                "expected"),
 }
+# mutation name -> the words CheckFailed.bug must hold
 BUGS = {"time-limit truncation stored as terminal (done = terminated or truncated)": "done",
-        "y keeps its graph (no no_grad, no detach)": "detach"}  # mutation -> what CheckFailed.bug names
+        "y keeps its graph (no no_grad, no detach)": "detach"}
 
 
 def test_step09_numpy_result_is_reported():

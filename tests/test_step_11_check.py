@@ -34,4 +34,5 @@ MUTATIONS = {
     ".item() (a float, no graph)": ({LOSS: "return (F.mse_loss(q1, y) + F.mse_loss(q2, y)).item()"}, "float"),
     "square root (RMSE)": ({LOSS: "return F.mse_loss(q1, y).sqrt() + F.mse_loss(q2, y).sqrt()"}, "wrong values"),
 }
-BUGS = {"loss through y (no detach)": "detach"}  # mutation -> what CheckFailed.bug names
+# mutation name -> the words CheckFailed.bug must hold
+BUGS = {"loss through y (no detach)": "detach"}

@@ -32,4 +32,5 @@ MUTATIONS = {
     "no backward": (body(ZERO, STEP), "no gradient was computed"),
     "a typo in step": ({"critic_optimizer.step()": "critic_optimizer.setp()"}, "did you mean `step`"),
 }
-BUGS = {"the lecture's zero.grad() typo": "lecture"}  # mutation -> what CheckFailed.bug names
+# mutation name -> the words CheckFailed.bug must hold
+BUGS = {"the lecture's zero.grad() typo": "lecture"}

@@ -48,5 +48,6 @@ MUTATIONS = {
     "returned .item()": ({"return actor_loss.detach()": "return actor_loss.item()"}, "float"),
     "forgot return": ({"return actor_loss.detach()": "pass"}, "returned None"),
 }
+# mutation name -> the words CheckFailed.bug must hold
 BUGS = {name: "lecture" for name in ("missing minus sign (the lecture notes)", "the lecture's grad_zero() typo",
-                                "the lecture's steo() typo")}  # mutation -> what CheckFailed.bug names
+                                "the lecture's steo() typo")}

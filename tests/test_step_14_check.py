@@ -32,7 +32,8 @@ MUTATIONS = {
         mutate(COPY, "new = tau * param + (1 - tau) * target_param\n            param.copy_(new)\n"
                      "            target_param.copy_(new)"), "changed `actor`"),
 }
-BUGS = {"the lecture's .copy_ = assignment": "lecture"}  # mutation -> what CheckFailed.bug names
+# mutation name -> the words CheckFailed.bug must hold
+BUGS = {"the lecture's .copy_ = assignment": "lecture"}
 
 
 def test_step14_in_place_update_of_a_lecture_target_needs_no_grad():

@@ -54,4 +54,5 @@ MUTATIONS = {
                                  "before this iteration's actor update"),
     "actor never updated": (block(IF, f"        {S14}", f"        {S15}"), "actor was not updated"),
 }
-BUGS = {"targets updated every iteration (the lecture's listing)": ("lecture", "policy_freq")}  # mutation -> what CheckFailed.bug names
+# mutation name -> the words CheckFailed.bug must hold
+BUGS = {"targets updated every iteration (the lecture's listing)": ("lecture", "policy_freq")}
