@@ -26,8 +26,8 @@ from .step10_current_q import step10
 from .step11_critic_loss import step11
 from .step12_critic_update import step12
 from .step13_actor_update import step13
-from .step14_polyak_actor_target import step14
-from .step15_polyak_critic_target import step15
+from .step14_update_actor_target import step14
+from .step15_update_critic_target import step15
 from .exploration import exploration
 from ._pictures import for_the_picture
 
