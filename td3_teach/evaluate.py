@@ -20,9 +20,10 @@ import torch
 from torch import nn
 
 from .envs import make_env
+from .protocols import Agent
 
 
-def as_policy(agent) -> Callable[[np.ndarray], np.ndarray]:
+def as_policy(agent: Agent | nn.Module | Callable) -> Callable[[np.ndarray], np.ndarray]:
     """A function obs -> action from a TD3 agent (``select_action``), an actor module, or a
     plain callable. Anything else gets an error saying what is accepted."""
     if hasattr(agent, "select_action"):
@@ -41,7 +42,7 @@ def as_policy(agent) -> Callable[[np.ndarray], np.ndarray]:
                     "select_action), an actor nn.Module, or a function obs -> action.")
 
 
-def check_fits(agent, env: gym.Env) -> None:
+def check_fits(agent: Agent | nn.Module | Callable, env: gym.Env) -> None:
     """An agent trained on one env cannot act in another with other sizes: say so plainly."""
     want = getattr(agent, "state_dim", None)
     if want is None and isinstance(agent, nn.Module) and hasattr(agent, "layer_1"):
@@ -75,7 +76,7 @@ def run_episode(policy: Callable[[np.ndarray], np.ndarray], env: gym.Env, seed: 
     return total, length
 
 
-def evaluate(agent, env_id: str | gym.Env = "HalfCheetahBulletEnv-v0", episodes: int = 10,
+def evaluate(agent: Agent | nn.Module | Callable, env_id: str | gym.Env = "HalfCheetahBulletEnv-v0", episodes: int = 10,
              seed: int = 100) -> tuple[float, float, list[float]]:
     """Mean and std of the returns of ``episodes`` deterministic episodes: ``(mean, std, returns)``.
 

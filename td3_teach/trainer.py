@@ -43,7 +43,7 @@ import sys
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -51,10 +51,11 @@ import numpy as np
 import torch
 
 from .agent import NETWORKS, OPTIMIZERS, TD3, make_adam
+from .atomic import atomic_file
 from .checkpoint import (CHECKPOINT_NAME, FORMAT, VERSION, atomic_save, capture_rng,
                          load_training_checkpoint, restore_rng, save_actor)
-from .config import TD3Config
-from .envs import env_dims, make_env
+from .config import FromDict, TD3Config
+from .envs import BULLET_ENVS, MUJOCO_ENVS, env_dims, make_env
 from .errors import CheckpointError, InputError, ReplayBufferError
 from .evaluate import evaluate
 from .networks import Actor, Critic, make_target
@@ -126,14 +127,12 @@ def _deferred_interrupt():
         signal.signal(signal.SIGINT, previous)
 
 
-ENV_CHOICES = ("HalfCheetahBulletEnv-v0", "HopperBulletEnv-v0", "Walker2DBulletEnv-v0",
-               "AntBulletEnv-v0", "InvertedPendulumBulletEnv-v0", "HalfCheetah-v5", "Hopper-v5",
-               "Walker2d-v5", "Ant-v5", "Pendulum-v1")
+ENV_CHOICES = (*BULLET_ENVS, *MUJOCO_ENVS[:4], "Pendulum-v1")
 """Named in ``--help``; any gymnasium Box-action env works (MuJoCo ones need the [mujoco] extra)."""
 
 
 @dataclass
-class RunSettings:
+class RunSettings(FromDict):
     """What defines a run besides the TD3 update (stored in every checkpoint).
 
     The defaults are the authors' (main.py): 25,000 random warm-up steps, exploration noise 0.1,
@@ -164,10 +163,6 @@ class RunSettings:
                 raise InputError(f"{name} must be >= 0; got {getattr(self, name)}. Fix: pass 0 "
                                  f"or more (--{name.replace('_', '-')}).")
 
-    @classmethod
-    def from_dict(cls, d: dict) -> "RunSettings":
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in known})
 
 
 @dataclass
@@ -650,13 +645,11 @@ def _restart_rate(bar, desc: str) -> None:
 
 
 def _write_csv(path: Path, history: list[EvalRecord]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", newline="") as f:
+    with atomic_file(path, "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["step", "mean_return", "std_return", "wall_time_s"])
         for rec in history:
             w.writerow(_csv_row(rec))
-    os.replace(tmp, path)
 
 
 def _append_csv(path: Path, rec: EvalRecord) -> None:
