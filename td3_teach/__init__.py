@@ -2,35 +2,56 @@
 
 The 15 steps are listed in ``td3_teach.steps.STEPS``; each lives in the module that names it:
 step 1 ``replay_buffer``, steps 2-3 ``networks``, steps 4-15 ``update``.
+
+Importing the package is light and changes nothing: the names below are imported on first use
+(PEP 562), so ``import td3_teach`` and ``td3-teach --help`` do not load torch. To make torch's idle
+threads spin only briefly, call ``td3_teach.short_spin()`` before torch is imported
+(``td3_teach/openmp.py`` says why).
 """
 
-import os
+from __future__ import annotations
 
-# torch's CPU threads (OpenMP; libgomp in the Linux wheels) spin between operations, waiting for
-# the next one. Alone on the machine that is fastest; when something else wants the cores (a
-# browser, a second notebook, a second run) the spinning threads fight it and TD3 slows to a
-# crawl. Sleeping at once (PASSIVE) is steady, but waking the threads costs so much that on a
-# 2-core machine 2 threads then run slower than 1, even when nothing else runs. A short spin
-# keeps most of the quiet speed and avoids the collapse (PASSIVE still wins on a busy core).
-# ``python benchmarks/threads.py``, 2 cores, 2 threads, batch 256, updates/s over two runs
-# (quiet / one core busy / two trainings at once; benchmarks/results/speed.md):
-#   libgomp's default spin    145-162 / 37-43 / 16-33
-#   sleep at once (PASSIVE)    82-86  / 78-81 / 71-76
-#   GOMP_SPINCOUNT=1000       122-139 / 54-61 / 56-58   <- the default set here
-#   (1 thread                  92-96  / 88-99 / 90-94)
-# Only when the user chose nothing, and only in effect if set before torch is first imported
-# (the CLI does that; notebooks import td3_teach first).
-if "OMP_WAIT_POLICY" not in os.environ:
-    os.environ.setdefault("GOMP_SPINCOUNT", "1000")
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from .agent import TD3  # noqa: E402
-from .config import TD3Config  # noqa: E402
-from .device import pick_device  # noqa: E402
-from .networks import Actor, Critic  # noqa: E402
-from .replay_buffer import Batch, ReplayBuffer  # noqa: E402
-from .seeding import seed_everything  # noqa: E402
-from .steps import STEPS  # noqa: E402
+# name -> the submodule that defines it, imported when the name is first used
+_EXPORTS = {
+    "TD3": "agent",
+    "TD3Config": "config",
+    "pick_device": "device",
+    "Actor": "networks",
+    "Critic": "networks",
+    "Batch": "replay_buffer",
+    "ReplayBuffer": "replay_buffer",
+    "seed_everything": "seeding",
+    "STEPS": "steps",
+    "short_spin": "openmp",
+}
+
+if TYPE_CHECKING:  # what type checkers and editors see
+    from .agent import TD3
+    from .config import TD3Config
+    from .device import pick_device
+    from .networks import Actor, Critic
+    from .openmp import short_spin
+    from .replay_buffer import Batch, ReplayBuffer
+    from .seeding import seed_everything
+    from .steps import STEPS
 
 __all__ = ["TD3", "TD3Config", "Actor", "Critic", "ReplayBuffer", "Batch", "STEPS",
-           "seed_everything", "pick_device"]
+           "seed_everything", "pick_device", "short_spin"]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    """``td3_teach.TD3`` and the other exports: import their module on first use, then cache."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'td3_teach' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

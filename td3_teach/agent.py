@@ -10,10 +10,12 @@ from __future__ import annotations
 import os
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
+from .atomic import atomic_save
 from .config import TD3Config
 from .device import pick_device
 from .errors import CheckpointError, InputError
@@ -87,7 +89,7 @@ class TD3:
         signature is kept so its calls still work; the lecture's batch_size=100 is the paper's
         original value, 256 the authors' later one.
         """
-        given = dict(batch_size=batch_size, discount=discount, tau=tau, policy_noise=policy_noise,
+        given: dict[str, Any] = dict(batch_size=batch_size, discount=discount, tau=tau, policy_noise=policy_noise,
                      noise_clip=noise_clip, policy_freq=policy_freq)
         cfg = replace(self.config, **{k: v for k, v in given.items() if v is not None})
         losses: dict[str, torch.Tensor] = {}
@@ -130,14 +132,9 @@ class TD3:
     def save(self, path: str | os.PathLike) -> Path:
         """Write the agent to one file with ``torch.save`` (state dicts only: no pickled code).
 
-        Written to a temporary file first and then renamed, so a crash never leaves half a file.
+        Written atomically (``atomic.atomic_save``), so a crash never leaves half a file.
         """
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        torch.save(self.state_dict(), tmp)
-        os.replace(tmp, path)
-        return path
+        return atomic_save(self.state_dict(), path)
 
     def load(self, path: str | os.PathLike) -> "TD3":
         """Load a file written by ``save``; ``weights_only=True``, so a file can never run code."""

@@ -12,9 +12,9 @@ Why the RNG states are stored as JSON strings: the files are read back with
 code is a file nobody should open). numpy's states hold arrays and 128-bit integers, which
 weights_only does not accept; a JSON string is a plain ``str`` and always does.
 
-Why writes are atomic: the file is written to ``<name>.tmp``, flushed to disk, and only then
-renamed over the old one with ``os.replace``. A run killed with ``kill -9`` halfway through a
-write leaves the previous checkpoint intact, never half a file.
+Why writes are atomic (``atomic.atomic_save``): the file is written to ``<name>.tmp``, flushed to
+disk, and only then renamed over the old one with ``os.replace``. A run killed with ``kill -9``
+halfway through a write leaves the previous checkpoint intact, never half a file.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 from .agent import TD3, read_checkpoint
+from .atomic import atomic_save
 from .errors import CheckpointError
 from .networks import Actor
 
@@ -36,44 +37,6 @@ FORMAT = "td3_teach.train_checkpoint"
 ACTOR_FORMAT = "td3_teach.actor"
 VERSION = 1
 CHECKPOINT_NAME = "checkpoint.pt"
-
-
-# --------------------------------------------------------------------------------- writing
-def atomic_save(obj: Any, path: str | os.PathLike) -> Path:
-    """``torch.save`` to ``path`` so that the file at ``path`` is always complete.
-
-    The new content goes to ``path + ".tmp"``, is fsync'ed, then renamed over ``path`` (an
-    atomic operation on POSIX and Windows). If anything fails before the rename, the old file
-    is untouched and the temporary file is removed.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        with open(tmp, "wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
-    return path
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make the rename itself durable (a no-op where directories cannot be opened)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 # --------------------------------------------------------------------------------- RNG states

@@ -29,11 +29,25 @@ evaluation             10 episodes / 5e3 steps     10 episodes / 5e3 steps     s
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
-from typing import NamedTuple
+from typing import Any, NamedTuple, TypeVar, cast
+
+
+_D = TypeVar("_D", bound="FromDict")
+
+
+class FromDict:
+    """``from_dict(d)`` for a dataclass of settings stored in checkpoints (``TD3Config``,
+    ``trainer.RunSettings``): the fields ``d`` has, the defaults for the others; keys the class
+    no longer has (a checkpoint from another version) are left out."""
+
+    @classmethod
+    def from_dict(cls: type[_D], d: dict) -> _D:
+        known = {f.name for f in fields(cast(Any, cls))}
+        return cast(Any, cls)(**{k: v for k, v in d.items() if k in known})
 
 
 @dataclass
-class TD3Config:
+class TD3Config(FromDict):
     """Hyperparameters of the TD3 update (steps 4 to 15).
 
     The three switches at the end turn TD3's tricks off one at a time; with all three off the
@@ -105,11 +119,6 @@ class TD3Config:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "TD3Config":
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in known})
 
 
 class Hyperparameter(NamedTuple):

@@ -22,7 +22,7 @@ import contextlib
 import os
 import sys
 from importlib.util import find_spec
-from typing import Iterator
+from typing import Any, Iterator, cast
 
 import gymnasium as gym
 import numpy as np
@@ -146,7 +146,7 @@ def make_env(env_id: str = "HalfCheetahBulletEnv-v0", render_mode: str | None = 
     env after making it, see ``video.record_episode``). MuJoCo envs get an off-screen OpenGL
     backend first where there is no display (``video.headless_mujoco_gl``).
     """
-    kwargs = {}
+    kwargs: dict[str, Any] = {}
     if "Bullet" in env_id:
         register_bullet_envs()
     elif is_mujoco(env_id):
@@ -206,4 +206,5 @@ def env_dims(env: gym.Env) -> tuple[int, int, float]:
     obs_shape = env.observation_space.shape
     if obs_shape is None or len(obs_shape) != 1:
         raise EnvError(f"TD3's networks take flat observations; got shape {obs_shape}.")
-    return int(obs_shape[0]), int(env.action_space.shape[0]), float(env.action_space.high[0])
+    actions = cast(gym.spaces.Box, env.action_space)  # check_box_actions: a Box
+    return int(obs_shape[0]), int(actions.shape[0]), float(actions.high[0])

@@ -20,9 +20,10 @@ import torch
 from torch import nn
 
 from .envs import make_env
+from .protocols import Agent
 
 
-def as_policy(agent) -> Callable[[np.ndarray], np.ndarray]:
+def as_policy(agent: Agent | nn.Module | Callable) -> Callable[[np.ndarray], np.ndarray]:
     """A function obs -> action from a TD3 agent (``select_action``), an actor module, or a
     plain callable. Anything else gets an error saying what is accepted."""
     if hasattr(agent, "select_action"):
@@ -41,11 +42,11 @@ def as_policy(agent) -> Callable[[np.ndarray], np.ndarray]:
                     "select_action), an actor nn.Module, or a function obs -> action.")
 
 
-def check_fits(agent, env: gym.Env) -> None:
+def check_fits(agent: Agent | nn.Module | Callable, env: gym.Env) -> None:
     """An agent trained on one env cannot act in another with other sizes: say so plainly."""
     want = getattr(agent, "state_dim", None)
     if want is None and isinstance(agent, nn.Module) and hasattr(agent, "layer_1"):
-        want = agent.layer_1.in_features
+        want = getattr(agent.layer_1, "in_features", None)
     have = env.observation_space.shape
     if want is not None and have is not None and tuple(have) != (int(want),):
         name = env.spec.id if env.spec else type(env.unwrapped).__name__
@@ -75,7 +76,7 @@ def run_episode(policy: Callable[[np.ndarray], np.ndarray], env: gym.Env, seed: 
     return total, length
 
 
-def evaluate(agent, env_id: str | gym.Env = "HalfCheetahBulletEnv-v0", episodes: int = 10,
+def evaluate(agent: Agent | nn.Module | Callable, env_id: str | gym.Env = "HalfCheetahBulletEnv-v0", episodes: int = 10,
              seed: int = 100) -> tuple[float, float, list[float]]:
     """Mean and std of the returns of ``episodes`` deterministic episodes: ``(mean, std, returns)``.
 
@@ -86,10 +87,10 @@ def evaluate(agent, env_id: str | gym.Env = "HalfCheetahBulletEnv-v0", episodes:
     if episodes < 1:
         raise ValueError(f"episodes must be at least 1; got {episodes}.")
     policy = as_policy(agent)
-    own = isinstance(env_id, str)
     # make_env(seed=...) resets once: PyBullet's first reset differs slightly from later ones
     # (the first step's reward), so every evaluation episode must come after a first reset.
-    env = make_env(env_id, seed=seed) if own else env_id
+    own = isinstance(env_id, str)
+    env = make_env(env_id, seed=seed) if isinstance(env_id, str) else env_id
     try:
         check_fits(agent, env)
         returns = [run_episode(policy, env, seed + k)[0] for k in range(int(episodes))]

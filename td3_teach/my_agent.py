@@ -24,6 +24,7 @@ from typing import Any
 
 import torch
 
+from .atomic import atomic_write_text
 from .errors import TD3TeachError
 
 HEADER = ('"""Written by td3_teach.my_agent.save_agent_class from your notebook, after '
@@ -150,10 +151,7 @@ def save_agent_class(cls: type, path: str | os.PathLike = "my_td3.py", check: bo
         check_agent(cls)
     text = module_text(cls)
     compile(text, str(path), "exec")  # a file that cannot be imported is never written
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    path = atomic_write_text(text, path)
     out = Saved(str(path))
     out.cls_name = cls.__name__
     return out

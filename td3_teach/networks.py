@@ -7,10 +7,13 @@ Layer names follow the lecture (``layer_1`` ... ``layer_6``) so learners recogni
 from __future__ import annotations
 
 import copy
+from typing import TypeVar
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+M = TypeVar("M", bound=nn.Module)
 
 
 class Actor(nn.Module):
@@ -64,7 +67,7 @@ class Critic(nn.Module):
         return self.layer_3(F.relu(self.layer_2(F.relu(self.layer_1(sa)))))
 
 
-def make_target(net: nn.Module) -> nn.Module:
+def make_target(net: M) -> M:
     """A target network: an exact, independent copy of ``net`` that takes no gradient.
 
     The lecture wrote ``target.load_state_dict(net.state_dict)`` (without the call): that passes

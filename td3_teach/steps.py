@@ -2,8 +2,12 @@
 
 Every other place that names a step (README's table, the notebooks, the checks, the tests)
 is checked against this list by ``tests/test_steps_index.py``, so they cannot drift apart.
-Each step has one token, ``stepNN``, used everywhere: ``update.step08_min_target_q``,
-``checks.step08``, ``solutions/08_min_of_twin_targets.ipynb``, ``tests/test_step_08_*.py``.
+Each step has one token, ``stepNN``, and one slug, used everywhere: step 8 is ``step08`` and
+``min_target_q``, so ``update.step08_min_target_q`` (the function, which notebook 08's exercise
+defines), ``checks.step08`` in ``checks/step08_min_target_q.py``, and
+``tests/test_step_08_min_target_q.py`` (the package's function) with
+``tests/test_step_08_check.py`` (the check). The notebooks keep their titles' names
+(``08_min_of_twin_targets.ipynb``): learners' submissions and gradebooks are matched by them.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ class Step:
 
     number: int
     title: str
+    slug: str  # min_target_q: with the token, the name of the function, check module and tests
     where: str  # "module.function" in td3_teach
     notebook: str  # file name in solutions/ and notebooks/
 
@@ -25,28 +30,40 @@ class Step:
         """``step08``: the name this step has in the package, the checks and the tests."""
         return f"step{self.number:02d}"
 
+    @property
+    def name(self) -> str:
+        """``step08_min_target_q``: the update function (steps 4-15) and the check's module."""
+        return f"{self.token}_{self.slug}"
+
+    @property
+    def test_files(self) -> tuple[str, str]:
+        """The step's tests: of the package's code, and of its check (mutations)."""
+        return f"test_step_{self.number:02d}_{self.slug}.py", f"test_step_{self.number:02d}_check.py"
+
 
 STEPS: tuple[Step, ...] = (
-    Step(1, "Replay memory", "replay_buffer.ReplayBuffer", "01_replay_buffer.ipynb"),
-    Step(2, "Actor and actor target", "networks.Actor", "02_actor.ipynb"),
-    Step(3, "Twin critics and critic targets", "networks.Critic", "03_twin_critics.ipynb"),
-    Step(4, "Sample a batch", "update.step04_sample_batch", "04_sample_batch.ipynb"),
-    Step(5, "The target actor plays a'", "update.step05_target_action", "05_target_action.ipynb"),
-    Step(6, "Clipped Gaussian target-policy noise", "update.step06_target_policy_noise",
+    Step(1, "Replay memory", "replay_buffer", "replay_buffer.ReplayBuffer", "01_replay_buffer.ipynb"),
+    Step(2, "Actor and actor target", "actor", "networks.Actor", "02_actor.ipynb"),
+    Step(3, "Twin critics and critic targets", "twin_critics", "networks.Critic", "03_twin_critics.ipynb"),
+    Step(4, "Sample a batch", "sample_batch", "update.step04_sample_batch", "04_sample_batch.ipynb"),
+    Step(5, "The target actor plays a'", "target_action", "update.step05_target_action",
+         "05_target_action.ipynb"),
+    Step(6, "Clipped Gaussian target-policy noise", "target_policy_noise", "update.step06_target_policy_noise",
          "06_target_policy_noise.ipynb"),
-    Step(7, "Twin target Q-values", "update.step07_target_q", "07_twin_target_q.ipynb"),
-    Step(8, "Minimum of the twin targets", "update.step08_min_target_q", "08_min_of_twin_targets.ipynb"),
-    Step(9, "Bellman target with done-masking", "update.step09_bellman_target",
+    Step(7, "Twin target Q-values", "target_q", "update.step07_target_q", "07_twin_target_q.ipynb"),
+    Step(8, "Minimum of the twin targets", "min_target_q", "update.step08_min_target_q",
+         "08_min_of_twin_targets.ipynb"),
+    Step(9, "Bellman target with done-masking", "bellman_target", "update.step09_bellman_target",
          "09_bellman_target.ipynb"),
-    Step(10, "Current Q1 and Q2", "update.step10_current_q", "10_current_q.ipynb"),
-    Step(11, "Critic loss", "update.step11_critic_loss", "11_critic_loss.ipynb"),
-    Step(12, "Critic update", "update.step12_critic_update", "12_critic_update.ipynb"),
-    Step(13, "Delayed actor update (ascent on Q1)", "update.step13_actor_update",
+    Step(10, "Current Q1 and Q2", "current_q", "update.step10_current_q", "10_current_q.ipynb"),
+    Step(11, "Critic loss", "critic_loss", "update.step11_critic_loss", "11_critic_loss.ipynb"),
+    Step(12, "Critic update", "critic_update", "update.step12_critic_update", "12_critic_update.ipynb"),
+    Step(13, "Delayed actor update (ascent on Q1)", "actor_update", "update.step13_actor_update",
          "13_delayed_actor_update.ipynb"),
-    Step(14, "Polyak averaging of the actor target", "update.step14_update_actor_target",
+    Step(14, "Polyak averaging of the actor target", "update_actor_target", "update.step14_update_actor_target",
          "14_15_polyak_averaging.ipynb"),
-    Step(15, "Polyak averaging of the critic targets", "update.step15_update_critic_target",
-         "14_15_polyak_averaging.ipynb"),
+    Step(15, "Polyak averaging of the critic targets", "update_critic_target",
+         "update.step15_update_critic_target", "14_15_polyak_averaging.ipynb"),
 )
 
 

@@ -18,6 +18,7 @@ from torch import nn
 
 from .config import TD3Config
 from .networks import Actor, Critic
+from .protocols import Networks
 from .replay_buffer import Batch, ReplayBuffer
 
 
@@ -148,13 +149,21 @@ def step13_actor_update(actor: Actor, critic: Critic, actor_optimizer: torch.opt
 
 @torch.no_grad()
 def polyak_update(net: nn.Module, target: nn.Module, tau: float) -> None:
-    """theta' <- tau * theta + (1 - tau) * theta', for every parameter, in one fused call.
+    """theta' <- tau * theta + (1 - tau) * theta', for every parameter, in place.
 
-    ``lerp_(theta', theta, tau)`` is exactly that formula. The lecture's per-parameter Python loop
-    computes the same, slower; its ``target_param.data.copy_ = ...`` assigns instead of calling
-    and changes nothing at all.
+    ``theta'.lerp_(theta, tau)`` is exactly that formula (``theta' + tau * (theta - theta')``), the
+    lecture's per-parameter loop in one call per tensor (tests/test_step_14_update_actor_target.py
+    checks it equals torch's fused multi-tensor lerp bit for bit). The lecture's
+    ``target_param.data.copy_ = ...`` assigns instead of calling and changes nothing at all.
+    A target that is not a copy of ``net`` (other tensors, other shapes) raises, updating nothing.
     """
-    torch._foreach_lerp_(list(target.parameters()), list(net.parameters()), tau)
+    targets, params = list(target.parameters()), list(net.parameters())
+    if [t.shape for t in targets] != [p.shape for p in params]:
+        raise RuntimeError(f"Polyak averaging needs a target of the same architecture: its parameter "
+                           f"shapes are {[tuple(t.shape) for t in targets]}, the network's "
+                           f"{[tuple(p.shape) for p in params]}. Fix: build the target with make_target(net).")
+    for theta_target, theta in zip(targets, params):
+        theta_target.lerp_(theta, tau)
 
 
 def step14_update_actor_target(actor: Actor, actor_target: Actor, tau: float = 0.005) -> None:
@@ -167,7 +176,7 @@ def step15_update_critic_target(critic: Critic, critic_target: Critic, tau: floa
     polyak_update(critic, critic_target, tau)
 
 
-def train_step(agent, batch: Batch, iteration: int, cfg: TD3Config) -> dict[str, torch.Tensor]:
+def train_step(agent: Networks, batch: Batch, iteration: int, cfg: TD3Config) -> dict[str, torch.Tensor]:
     """One iteration of Algorithm 1 (after step 4 sampled ``batch``). ``iteration`` counts from 1.
 
     Returns the critic loss, and the actor loss on delayed iterations, as 0-d tensors (no

@@ -62,10 +62,6 @@ def headless_mujoco_gl() -> str | None:
     return None
 
 
-class _StopEpisode(Exception):
-    """Raised by the frame grabber to end a recording after ``max_steps`` steps."""
-
-
 def record_video(agent, env_id: str = "HalfCheetahBulletEnv-v0",
                  path: str | os.PathLike = "run.mp4", seed: int = 100,
                  max_steps: int | None = None, width: int = 512, height: int = 384,

@@ -13,14 +13,15 @@ import pytest  # noqa: E402
 
 from td3_teach.checks import _core  # noqa: E402
 
-CHECK_TESTS = re.compile(r"test_step_\d\d_check$|test_predictions$")
+CHECK_TESTS = re.compile(r"test_step_\d\d_check$|test_step_check_contract$|test_predictions$")
 
 
 @pytest.fixture(autouse=True)
 def no_solution_code_in_check_messages(request, monkeypatch):
-    """Every test starts with fresh hint tiers. In the mutation tests (tests/test_step_NN_check.py)
-    every CheckFailed the checks raise is recorded, and the test fails if any text it could show,
-    at any hint tier, holds a line of the solutions' code (tests/solution_code.py)."""
+    """Every test starts with fresh hint tiers. In the mutation tests (tests/test_step_check_contract.py
+    and tests/test_step_NN_check.py) every CheckFailed the checks raise is recorded, and the test
+    fails if any text it could show, at any hint tier, holds a line of the solutions' code
+    (tests/solution_code.py)."""
     _core.reset_hint_tiers()
     if not CHECK_TESTS.search(request.module.__name__):
         yield

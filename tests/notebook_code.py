@@ -17,7 +17,8 @@ import pytest
 from td3_teach import checks
 
 SOLUTIONS = Path(__file__).resolve().parents[1] / "solutions"
-SKIP = re.compile(r"\bchecks\.(?:step\d\d|agent|bug_hunt)\s*\(|\bsave_agent_class\(|\binteractive\(|\bplt\.|^\s*[%!]", re.M)
+SKIP = re.compile(r"\bchecks\.(?:step\d\d|agent|bug_hunt)\s*\(|\bsave_agent_class\(|\binteractive\(|\bplt\."
+                  r"|^\s*[%!]", re.M)
 
 
 def exercise_namespace(notebook: str, replace: dict[str, str] | None = None) -> dict:

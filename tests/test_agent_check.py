@@ -266,7 +266,8 @@ ASSEMBLY = {
     "actor and targets every iteration (no delay)": ({DELAY: "if True:"}, "there is no delay at all"),
     "the delay counted from 0": ({LOOP: "for _ in range(iterations):\n",
                                   DELAY: "if self.total_it % policy_freq == 0:\n                pass\n"
-                                         "            self.total_it += 1\n            if (self.total_it - 1) % policy_freq == 0:"},
+                                         "            self.total_it += 1\n"
+                                         "            if (self.total_it - 1) % policy_freq == 0:"},
                                  "moved on iterations [1, 3, 5, 7]; expected [2, 4, 6, 8]"),
     "online critic in the target": ({"self.critic_target(s_next, a_tilde)": "self.critic(s_next, a_tilde)"},
                                     "critic target was never called"),
@@ -311,7 +312,8 @@ ASSEMBLY = {
     "noise not clipped": ({CLIP: "noise = noise"}, "clipped at exactly"),
     "reused noise": ({LOOP: "eps = None\n        " + LOOP,
                       NOISE: "eps = torch.randn_like(a_next) if eps is None else eps\n"
-                             "                noise = eps * (policy_noise * self.max_action)"}, "drawn once and reused"),
+                             "                noise = eps * (policy_noise * self.max_action)"},
+                            "drawn once and reused"),
     "one batch per call": ({LOOP + "            s, s_next, a, r, terminated = replay_buffer.sample(batch_size)":
                             "s, s_next, a, r, terminated = replay_buffer.sample(batch_size)\n        " + LOOP},
                            "sampled 1 batch"),

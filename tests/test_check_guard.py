@@ -5,7 +5,6 @@ learner function that leaves a setting changed fails its check, naming the setti
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import nbformat
 import pytest

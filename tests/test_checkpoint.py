@@ -14,6 +14,8 @@ import torch
 from td3_teach import TD3, TD3Config
 from td3_teach.checkpoint import (atomic_save, capture_rng, load_actor, load_policy,
                                   load_training_checkpoint, restore_rng)
+from td3_teach import atomic
+from td3_teach.atomic import atomic_write_text
 from td3_teach.envs import make_env
 from td3_teach.errors import CheckpointError
 from td3_teach.networks import Actor
@@ -68,6 +70,14 @@ def test_rng_states_round_trip_through_a_weights_only_file(tmp_path: Path) -> No
     assert draws() == first
 
 
+# Every file kept goes through td3_teach/atomic.py: a checkpoint, a saved agent, a text file.
+WRITERS = {
+    "atomic_save": lambda path: atomic_save({"x": torch.ones(3)}, path),
+    "TD3.save": lambda path: TD3(3, 1, 1.0, device="cpu").save(path),
+    "atomic_write_text": lambda path: atomic_write_text("class MyTD3: ...\n", path),
+}
+
+
 def test_atomic_save_keeps_the_old_file_when_writing_fails(tmp_path: Path, monkeypatch) -> None:
     path = tmp_path / "checkpoint.pt"
     atomic_save({"x": torch.ones(3)}, path)
@@ -83,6 +93,31 @@ def test_atomic_save_keeps_the_old_file_when_writing_fails(tmp_path: Path, monke
     assert not (tmp_path / "checkpoint.pt.tmp").exists()
 
 
+@pytest.mark.parametrize("writer", WRITERS)
+def test_every_writer_keeps_the_old_file_when_the_rename_fails(tmp_path: Path, monkeypatch, writer) -> None:
+    path = tmp_path / "saved"
+    WRITERS[writer](path)
+    good = path.read_bytes()
+    assert good and not (tmp_path / "saved.tmp").exists()
+
+    def no_rename(src, dst):
+        raise OSError("disk full")
+    monkeypatch.setattr(atomic.os, "replace", no_rename)
+    with pytest.raises(OSError, match="disk full"):
+        WRITERS[writer](path)
+    assert path.read_bytes() == good
+    assert not (tmp_path / "saved.tmp").exists()
+
+
+def assert_resume_refused(run: Path, match: str, env_id: str = "Pendulum-v1") -> None:
+    """Resuming ``run`` on ``env_id`` raises a CheckpointError matching ``match`` and leaves every
+    file of the run as it was."""
+    before = snapshot(run)
+    with pytest.raises(CheckpointError, match=match):
+        train(env_id, 600, 1, run, resume=True, progress=False)
+    assert snapshot(run) == before
+
+
 @pytest.mark.parametrize("damage", ["truncated", "garbage", "empty"])
 def test_damaged_checkpoint_is_a_clear_error_and_nothing_is_overwritten(
         run_dir: Path, tmp_path: Path, damage: str) -> None:
@@ -91,18 +126,11 @@ def test_damaged_checkpoint_is_a_clear_error_and_nothing_is_overwritten(
     data = ckpt.read_bytes()
     ckpt.write_bytes({"truncated": data[: len(data) // 2], "garbage": b"\x00not a zip" * 100,
                       "empty": b""}[damage])
-    before = snapshot(run)
-    with pytest.raises(CheckpointError, match="truncated or corrupt"):
-        train("Pendulum-v1", 600, 1, run, resume=True, progress=False)
-    assert snapshot(run) == before
+    assert_resume_refused(run, "truncated or corrupt")
 
 
 def test_checkpoint_of_another_env_is_refused(run_dir: Path, tmp_path: Path) -> None:
-    run = copy_run(run_dir, tmp_path)
-    before = snapshot(run)
-    with pytest.raises(CheckpointError, match="is a run on Pendulum-v1"):
-        train("MountainCarContinuous-v0", 600, 1, run, resume=True, progress=False)
-    assert snapshot(run) == before
+    assert_resume_refused(copy_run(run_dir, tmp_path), "is a run on Pendulum-v1", "MountainCarContinuous-v0")
 
 
 def test_checkpoint_with_wrong_network_shapes_is_refused(run_dir: Path, tmp_path: Path) -> None:
@@ -110,10 +138,7 @@ def test_checkpoint_with_wrong_network_shapes_is_refused(run_dir: Path, tmp_path
     d = torch.load(run / "checkpoint.pt", weights_only=True)
     d["agent"]["actor"]["layer_1.weight"] = torch.zeros(400, 5)  # as if state_dim were 5
     atomic_save(d, run / "checkpoint.pt")
-    before = snapshot(run)
-    with pytest.raises(CheckpointError, match=r"layer_1.weight.*\(400, 5\)"):
-        train("Pendulum-v1", 600, 1, run, resume=True, progress=False)
-    assert snapshot(run) == before
+    assert_resume_refused(run, r"layer_1.weight.*\(400, 5\)")
 
 
 def test_incomplete_or_foreign_files_are_refused(run_dir: Path, tmp_path: Path) -> None:

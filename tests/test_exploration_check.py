@@ -24,7 +24,8 @@ def test_the_trainers_exploration_action_passes():
         0, expl_noise * max_action, np.shape(mu_s)), -0.999 * max_action, 0.999 * max_action),
      "on the bound"),
     (lambda mu_s, max_action, expl_noise, rng: np.clip(
-        mu_s + rng.normal(0, expl_noise * max_action), -max_action, max_action), "mean|std"),  # one draw shared by every entry
+        # one draw shared by every entry
+        mu_s + rng.normal(0, expl_noise * max_action), -max_action, max_action), "mean|std"),
 ])
 def test_each_mistake_fails_with_its_message(wrong, words):
     with pytest.raises(checks.CheckFailed, match=words) as e:

@@ -53,11 +53,12 @@ def algorithm_1(weights: dict, data: dict, iterations: int, max_action: float, *
     """Algorithm 1 (TD3) from the paper, after the warm-up; ``twin``/``smoothing`` off and d = 1
     give the paper's DDPG baseline. Returns the four networks' weights."""
     leaf = lambda sd: {k: v.clone().requires_grad_(True) for k, v in sd.items()}  # noqa: E731
-    phi, theta = leaf(weights["critic"]), leaf(weights["actor"])     # critics Q_theta1,2, actor pi_phi
-    phi_t = {k: v.clone() for k, v in weights["critic_target"].items()}  # theta'_1,2 <- theta_1,2
-    theta_t = {k: v.clone() for k, v in weights["actor_target"].items()}  # phi' <- phi
-    critic_opt = torch.optim.Adam(phi.values(), lr=lr)
-    actor_opt = torch.optim.Adam(theta.values(), lr=lr)
+    # the paper's names: critics Q_theta1, Q_theta2 (theta), actor pi_phi (phi), targets theta', phi'
+    theta, phi = leaf(weights["critic"]), leaf(weights["actor"])
+    theta_t = {k: v.clone() for k, v in weights["critic_target"].items()}  # theta'_i <- theta_i
+    phi_t = {k: v.clone() for k, v in weights["actor_target"].items()}  # phi' <- phi
+    critic_opt = torch.optim.Adam(theta.values(), lr=lr)
+    actor_opt = torch.optim.Adam(phi.values(), lr=lr)
     size = data["s"].shape[0]
     for t in range(1, iterations + 1):
         # Sample mini-batch of N transitions (s, a, r, s') from B
@@ -65,34 +66,34 @@ def algorithm_1(weights: dict, data: dict, iterations: int, max_action: float, *
         s, a, r, s2, term = (data[k][idx] for k in ("s", "a", "r", "s_next", "terminated"))
         with torch.no_grad():
             # a~ <- pi_phi'(s') + eps,  eps ~ clip(N(0, sigma~), -c, c)
-            a2 = pi(theta_t, s2, max_action)
+            a2 = pi(phi_t, s2, max_action)
             if smoothing:
                 eps = (torch.randn_like(a2) * sigma * max_action).clamp(-c * max_action, c * max_action)
                 a2 = (a2 + eps).clamp(-max_action, max_action)
             # y <- r + gamma min_i Q_theta'_i(s', a~)   (no future after a terminal state)
-            q_next = torch.min(q1(phi_t, s2, a2), q2(phi_t, s2, a2)) if twin else q1(phi_t, s2, a2)
+            q_next = torch.min(q1(theta_t, s2, a2), q2(theta_t, s2, a2)) if twin else q1(theta_t, s2, a2)
             y = r + gamma * (1 - term) * q_next
         # Update critics theta_i <- argmin N^-1 sum (y - Q_theta_i(s, a))^2
-        loss = ((y - q1(phi, s, a)) ** 2).mean()
+        loss = ((y - q1(theta, s, a)) ** 2).mean()
         if twin:
-            loss = loss + ((y - q2(phi, s, a)) ** 2).mean()
+            loss = loss + ((y - q2(theta, s, a)) ** 2).mean()
         critic_opt.zero_grad()
         loss.backward()
         critic_opt.step()
         if t % d == 0:
             # Update phi by the deterministic policy gradient: ascent on Q_theta1(s, pi_phi(s))
-            actor_loss = -q1(phi, s, pi(theta, s, max_action)).mean()
+            actor_loss = -q1(theta, s, pi(phi, s, max_action)).mean()
             actor_opt.zero_grad()
             actor_loss.backward()
             actor_opt.step()
             # Update target networks: theta'_i <- tau theta_i + (1 - tau) theta'_i; same for phi'
             with torch.no_grad():
-                for online, target in ((phi, phi_t), (theta, theta_t)):
+                for online, target in ((theta, theta_t), (phi, phi_t)):
                     for k in target:
                         target[k] = tau * online[k] + (1 - tau) * target[k]
     detach = lambda p: {k: v.detach() for k, v in p.items()}  # noqa: E731
-    return {"actor": detach(theta), "critic": detach(phi), "actor_target": theta_t,
-            "critic_target": phi_t}
+    return {"actor": detach(phi), "critic": detach(theta), "actor_target": phi_t,
+            "critic_target": theta_t}
 
 
 # ------------------------------------------------------------------------------------ fixtures

@@ -98,6 +98,17 @@ def test_packaging_readme_test_command_installs_the_test_extra_and_runs_pytest()
     assert cmd.rstrip().endswith("-m pytest")
 
 
+def test_packaging_readme_test_command_lints_and_type_checks_before_the_tests():
+    cmd = readme_test_command((ROOT / "README.md").read_text(encoding="utf-8"))
+    steps = [part.strip() for part in cmd.split("&&")]
+    assert steps[-3:] == [".venv/bin/ruff check", ".venv/bin/mypy", ".venv/bin/python -m pytest"], steps
+    tools = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]
+    typed = {Path(f).stem for f in tools["mypy"]["files"]}
+    core = {"agent", "networks", "replay_buffer", "update", "steps", "config", "seeding", "checkpoint", "envs"}
+    assert core <= typed, f"mypy does not check {sorted(core - typed)}"
+    assert {"td3_teach/**/*.py", "tests/**/*.py", "benchmarks/**/*.py"} <= set(tools["ruff"]["include"])
+
+
 def test_packaging_ci_runs_the_readme_test_command(tmp_path):
     """.ci/run, on a copy of README.md whose test command is swapped for a marker, runs it."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")

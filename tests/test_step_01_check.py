@@ -1,25 +1,13 @@
-"""Step 1's check: passes the solution, and names each classic mistake injected into it."""
+"""Step 1's check: the classic mistakes it names (MUTATIONS, BUGS) and what only this step's
+check does; the contract every check keeps is tests/test_step_check_contract.py."""
 
-import pytest
 
 from td3_teach import checks
-from notebook_code import assert_names_the_mistake, exercise_namespace
-
-NB = "01_replay_buffer.ipynb"
-
-
-def run_check(replace=None, seed=0):
-    ns = exercise_namespace(NB, replace)
-    return checks.step01(ns["ReplayBuffer"], ns["store_step"], seed=seed)
-
-
-@pytest.mark.parametrize("seed", [0, 1, 2, 3])
-def test_step01_check_passes_the_solution(seed):
-    assert run_check(seed=seed).text().startswith("Step 1 ✓")
+from step_contracts import solution
 
 
 def test_step01_check_passes_the_buffer_alone():
-    ns = exercise_namespace(NB)
+    ns = solution(1)
     assert "store_step" not in checks.step01(ns["ReplayBuffer"]).text()
 
 
@@ -92,57 +80,8 @@ MUTATIONS = {
         {"replay_buffer.add((s, s_next, a, r, terminated))":
          "replay_buffer.add(s, s_next, a, r, terminated)"}, "ONE argument"),
 }
-
-
-@pytest.mark.parametrize("name", MUTATIONS)
-def test_step01_check_names_the_mistake(name):
-    replace, expected = MUTATIONS[name]
-    assert_names_the_mistake(run_check, replace, expected)
-
-
-def test_step01_lecture_done_bug_is_named():
-    with pytest.raises(checks.CheckFailed) as info:
-        run_check({"replay_buffer.add((s, s_next, a, r, terminated))":
-                   "replay_buffer.add((s, s_next, a, r, terminated or truncated))"})
-    assert info.value.bug and "done" in info.value.bug
-
-
-def test_step01_unfilled_exercise_says_not_implemented():
-    class ReplayBuffer:
-        def __init__(self, state_dim, action_dim, max_size=1_000_000):
-            raise NotImplementedError("Step 1: this is your exercise.")
-
-        def __len__(self):
-            raise NotImplementedError
-
-        def add(self, transition):
-            raise NotImplementedError
-
-        def sample(self, batch_size):
-            raise NotImplementedError
-
-    with pytest.raises(checks.NotImplementedYet, match="not implemented yet"):
-        checks.step01(ReplayBuffer)
-
-
-def test_step01_unfilled_store_step_says_buffer_passed():
-    ns = exercise_namespace(NB)
-
-    def store_step(replay_buffer, s, a, step_result):
-        raise NotImplementedError("Step 1: this is your exercise.")
-
-    with pytest.raises(checks.NotImplementedYet, match="ReplayBuffer passes"):
-        checks.step01(ns["ReplayBuffer"], store_step)
-
-
-def test_step01_wrong_types_are_reported():
-    with pytest.raises(checks.CheckFailed, match="None"):
-        checks.step01(None)
-    ns = exercise_namespace(NB)
-    with pytest.raises(checks.CheckFailed, match="instance"):
-        checks.step01(ns["ReplayBuffer"](3, 2, 10))
-    with pytest.raises(checks.CheckFailed, match="signature"):
-        checks.step01(type("ReplayBuffer", (), {"__init__": lambda self, size: None}))
+# mutation name -> the words CheckFailed.bug must hold
+BUGS = {"stores terminated or truncated (the lecture's done)": "done"}
 
 
 def test_step01_check_accepts_the_lectures_list_design_done_right():

@@ -1,30 +1,14 @@
-"""Step 10's check: passes the solution, and names each classic mistake injected into it."""
-
-import pytest
-
-from td3_teach import checks
-from notebook_code import assert_names_the_mistake, exercise_namespace
-
-NB = "10_current_q.ipynb"
+"""Step 10's check: the classic mistakes it names (MUTATIONS, BUGS) and what only this step's
+check does; the contract every check keeps is tests/test_step_check_contract.py."""
 
 
-def run_check(ns, seed=0):
-    return checks.step10(ns["step10_current_q"], seed=seed)
-
-
-def test_step10_check_passes_the_solution():
-    assert run_check(exercise_namespace(NB)).text().startswith("Step 10 ✓")
-
-
-@pytest.mark.parametrize("seed", [1, 2, 3, 17])
-def test_step10_check_passes_the_solution_on_other_seeds(seed):
-    assert run_check(exercise_namespace(NB), seed=seed)
+from step_contracts import run, solution
 
 
 def test_step10_check_passes_critic_forward_and_a_list():
-    ns = exercise_namespace(NB, {"q1, q2 = critic(s, a)": "q1, q2 = critic.forward(s, a)",
+    ns = solution(10, {"q1, q2 = critic(s, a)": "q1, q2 = critic.forward(s, a)",
                                  "return q1, q2": "return [q1, q2]"})
-    assert run_check(ns)
+    assert run(10, ns)
 
 
 MUTATIONS = {
@@ -47,21 +31,3 @@ MUTATIONS = {
     "squeezed to (B,)": ({"return q1, q2": "return q1.squeeze(1), q2.squeeze(1)"}, "shape"),
     "forgot return": ({"return q1, q2": "pass"}, "return"),
 }
-
-
-@pytest.mark.parametrize("name", MUTATIONS)
-def test_step10_check_names_the_mistake(name):
-    replace, expected = MUTATIONS[name]
-    assert_names_the_mistake(run_check, exercise_namespace(NB, replace), expected)
-
-
-def test_step10_unfilled_exercise_says_not_implemented():
-    def step10_current_q(critic, s, a):
-        raise NotImplementedError("Step 10: this is your exercise.")
-    with pytest.raises(checks.NotImplementedYet, match="not implemented yet"):
-        checks.step10(step10_current_q)
-
-
-def test_step10_wrong_signature_is_reported():
-    with pytest.raises(checks.CheckFailed, match="signature"):
-        checks.step10(lambda critic, a, s: critic(s, a))

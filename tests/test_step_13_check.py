@@ -1,39 +1,24 @@
-"""Step 13's check: passes the solution, and names each classic mistake injected into it."""
+"""Step 13's check: the classic mistakes it names (MUTATIONS, BUGS) and what only this step's
+check does; the contract every check keeps is tests/test_step_check_contract.py."""
 
-import pytest
 
-from td3_teach import checks
-from notebook_code import assert_names_the_mistake, exercise_namespace
+from step_contracts import run, solution
 
-NB = "13_delayed_actor_update.ipynb"
 LOSS = "actor_loss = -critic.Q1(s, actor(s)).mean()"
 ZERO = "    actor_optimizer.zero_grad()\n"
 STEP = "actor_optimizer.step()\n"
 
 
-def run_check(ns, seed=0):
-    return checks.step13(ns["step13_actor_update"], seed=seed)
-
-
-def test_step13_check_passes_the_solution():
-    assert run_check(exercise_namespace(NB)).text().startswith("Step 13 ✓")
-
-
-@pytest.mark.parametrize("seed", [1, 2, 3, 17, 42])
-def test_step13_check_passes_the_solution_on_other_seeds(seed):
-    assert run_check(exercise_namespace(NB), seed=seed)
-
-
 def test_step13_check_passes_the_package_way_with_a_frozen_critic():
     block = f"{LOSS}\n{ZERO}    actor_loss.backward()\n"
     frozen = "with update.frozen(critic):\n" + "".join(f"        {line.strip()}\n" for line in block.splitlines())
-    ns = exercise_namespace(NB, {block: frozen})
+    ns = solution(13, {block: frozen})
     ns["update"] = __import__("td3_teach.update", fromlist=["update"])
-    assert run_check(ns)
+    assert run(13, ns)
 
 
 def test_step13_check_passes_the_first_head_of_forward():
-    assert run_check(exercise_namespace(NB, {LOSS: "actor_loss = -critic(s, actor(s))[0].mean()"}))
+    assert run(13, solution(13, {LOSS: "actor_loss = -critic(s, actor(s))[0].mean()"}))
 
 
 MUTATIONS = {
@@ -63,29 +48,6 @@ MUTATIONS = {
     "returned .item()": ({"return actor_loss.detach()": "return actor_loss.item()"}, "float"),
     "forgot return": ({"return actor_loss.detach()": "pass"}, "returned None"),
 }
-
-
-@pytest.mark.parametrize("name", MUTATIONS)
-def test_step13_check_names_the_mistake(name):
-    replace, expected = MUTATIONS[name]
-    assert_names_the_mistake(run_check, exercise_namespace(NB, replace), expected)
-
-
-@pytest.mark.parametrize("name", ["missing minus sign (the lecture notes)", "the lecture's grad_zero() typo",
-                                  "the lecture's steo() typo"])
-def test_step13_lecture_bugs_are_named_as_known_bugs(name):
-    with pytest.raises(checks.CheckFailed) as info:
-        run_check(exercise_namespace(NB, MUTATIONS[name][0]))
-    assert "lecture" in info.value.bug
-
-
-def test_step13_unfilled_exercise_says_not_implemented():
-    def step13_actor_update(actor, critic, actor_optimizer, s):
-        raise NotImplementedError("Step 13: this is your exercise.")
-    with pytest.raises(checks.NotImplementedYet, match="not implemented yet"):
-        checks.step13(step13_actor_update)
-
-
-def test_step13_wrong_signature_is_reported():
-    with pytest.raises(checks.CheckFailed, match="signature"):
-        checks.step13(lambda actor, critic, s: None)
+# mutation name -> the words CheckFailed.bug must hold
+BUGS = {name: "lecture" for name in ("missing minus sign (the lecture notes)", "the lecture's grad_zero() typo",
+                                "the lecture's steo() typo")}

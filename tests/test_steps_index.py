@@ -1,7 +1,9 @@
 """The 15 steps are listed once, in td3_teach.steps.STEPS; everything else must agree with it:
-README's steps table, the package attributes, the tests by step number and the notebooks."""
+README's steps table, the package attributes, the check modules, the test files and the notebooks,
+each named with the step's token and slug (``step08``, ``min_target_q``)."""
 
 import importlib
+import inspect
 from pathlib import Path
 
 import pytest
@@ -53,9 +55,38 @@ def test_steps_where_resolves_to_a_real_attribute_of_td3_teach(s):
 
 
 @pytest.mark.parametrize("s", STEPS, ids=lambda s: s.token)
-def test_steps_each_step_has_its_test_file(s):
-    assert sorted((ROOT / "tests").glob(f"test_step_{s.number:02d}_*.py")), \
-        f"no tests/test_step_{s.number:02d}_*.py for step {s.number} ({s.title})"
+def test_steps_each_step_has_its_test_files_named_by_its_slug(s):
+    found = sorted(p.name for p in (ROOT / "tests").glob(f"test_step_{s.number:02d}_*.py"))
+    assert found == sorted(s.test_files), f"step {s.number} ({s.title}): tests/ has {found}"
+
+
+def test_steps_slugs_are_distinct_identifiers():
+    slugs = [s.slug for s in STEPS]
+    assert len(set(slugs)) == len(slugs) and all(slug.isidentifier() and slug == slug.lower() for slug in slugs)
+
+
+@pytest.mark.parametrize("s", STEPS, ids=lambda s: s.token)
+def test_steps_each_check_lives_in_the_module_named_by_its_slug(s):
+    checks_dir = ROOT / "td3_teach" / "checks"
+    assert sorted(p.stem for p in checks_dir.glob(f"{s.token}_*.py")) == [s.name]
+    module = importlib.import_module(f"td3_teach.checks.{s.name}")
+    assert callable(getattr(module, s.token))
+    from td3_teach import checks
+    assert inspect.unwrap(getattr(checks, s.token)) is inspect.unwrap(getattr(module, s.token))
+
+
+@pytest.mark.parametrize("s", STEPS, ids=lambda s: s.token)
+def test_steps_each_notebook_has_the_learner_write_the_steps_function(s):
+    import nbformat
+
+    module, _, name = s.where.rpartition(".")
+    if s.number >= 4:
+        assert name == s.name, f"step {s.number}: {s.where} is not named {s.name}"
+    defines = f"class {name}" if name[0].isupper() else f"def {name}("
+    for folder in ("solutions", "notebooks"):
+        nb = nbformat.read(ROOT / folder / s.notebook, as_version=4)
+        exercise = [c.source for c in nb.cells if c.cell_type == "code" and defines in c.source]
+        assert exercise, f"{folder}/{s.notebook} defines no {defines}"
 
 
 @pytest.mark.parametrize("s", STEPS, ids=lambda s: s.token)

@@ -26,9 +26,10 @@ from .step10_current_q import step10
 from .step11_critic_loss import step11
 from .step12_critic_update import step12
 from .step13_actor_update import step13
-from .step14_polyak_actor_target import step14
-from .step15_polyak_critic_target import step15
+from .step14_update_actor_target import step14
+from .step15_update_critic_target import step15
 from .exploration import exploration
+from ._pictures import for_the_picture
 
 # Every check runs inside the guard (_guard.py): torch's global settings are set for it, put back
 # after it, and a learner function that leaves them changed fails its check.
@@ -44,7 +45,6 @@ step09, step10, step11, step12, step13, step14, step15 = (
 agent, bug_hunt = _guarded("Your TD3")(agent), _guarded("Bug hunt")(bug_hunt)
 exploration = _guarded("Notebook 18")(exploration)
 
-from ._pictures import for_the_picture
 
 __all__ = ["CheckFailed", "CheckPassed", "LearnerCodeError", "NotImplementedYet", "agent",
            "bug_hunt", "exploration", "for_the_picture",

@@ -251,7 +251,8 @@ def as_tensor(step: int, x: Any, name: str) -> torch.Tensor:
         raise CheckFailed(step, f"{name[:1].upper()}{name[1:]} is None: your function returned nothing.",
                           hint="Did you forget the `return` statement?")
     if isinstance(x, np.ndarray):
-        raise CheckFailed(step, f"{name[:1].upper()}{name[1:]} is a numpy array of shape {x.shape}; expected a torch.Tensor.",
+        raise CheckFailed(step, f"{name[:1].upper()}{name[1:]} is a numpy array of shape {x.shape}; "
+                          "expected a torch.Tensor.",
                           why="The update runs in torch: numpy breaks the gradient graph and the "
                           "device (CPU/GPU) handling.", hint="Use torch operations (torch.min, "
                           "torch.randn_like, ...) instead of numpy ones.")

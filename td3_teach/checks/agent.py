@@ -43,6 +43,7 @@ TRAIN_PARAMS = ["replay_buffer", "iterations", "batch_size", "discount", "tau", 
                 "noise_clip", "policy_freq"]
 ATOL, RTOL = 1e-5, 1e-4
 ORDER = "zero_grad, backward, step"
+ARCHITECTURE = {"actor": "400-300 ReLU, max_action * tanh", "critic": "two heads of 400-300 ReLU, one output each"}
 DELAY_RULE = ("steps 13-15 run only when it % policy_freq == 0, where `it` counts every training "
               "iteration of the agent's life from 1 (the authors' `self.total_it`), across all "
               "train calls")
@@ -202,7 +203,7 @@ def _check_optimizer(agent: Any, opt_name: str, net_name: str) -> None:
     for other in NETS:
         if other != net_name and held == {id(p) for p in getattr(agent, other).parameters()}:
             raise fail(f"`{opt_name}` holds the parameters of `{other}`, not of `{net_name}`.",
-                       why=f"Each optimiser trains its own network; the targets move only by "
+                       why="Each optimiser trains its own network; the targets move only by "
                        "Polyak averaging." if other.endswith("_target") else
                        "The actor's loss would train the critic (or the other way round).",
                        hint=f"Build `{opt_name}` over `{net_name}`'s parameters.")
@@ -222,7 +223,7 @@ def _check_networks(agent: Any, st: Setup) -> None:
             heads = [s for s in got if len(s) == 2 and s[0] == st.action_dim and s[1] == 300]
             bug = "head_width" if name == "critic" and heads else None
             raise fail(f"Your {name}'s parameters have shapes {got}; TD3's {name} "
-                       f"({'400-300 ReLU, max_action * tanh' if name == 'actor' else 'two heads of 400-300 ReLU, one output each'}) "
+                       f"({ARCHITECTURE[name]}) "
                        f"has {want}.", why="The reference is the paper's architecture "
                        "(Section 6.1); the check copies your weights into it, in order.",
                        hint="Compare each nn.Linear's in/out sizes with the picture in the "
@@ -837,7 +838,7 @@ def _agent(agent_cls: Any, seed: int) -> CheckPassed:
         ag = _build(agent_cls, st)
         train = getattr(ag, "train", None)
         if train is None or not callable(train):
-            raise fail(f"Your agent has no train method.", bug="train_outside_class",
+            raise fail("Your agent has no train method.", bug="train_outside_class",
                        hint=_hint_for("train_outside_class"))
         try:
             got = [p for p in inspect.signature(train).parameters]
@@ -850,8 +851,8 @@ def _agent(agent_cls: Any, seed: int) -> CheckPassed:
         check_parts(ag, agent_cls, st)
         check_select_action(ag, st)
         check_noise(agent_cls, st)
-        off = run_train(agent_cls, st, Run("noise off", replace(st.hp, policy_noise=0.0,
-                                                                noise_clip=0.0)), salt=1)
+        run_train(agent_cls, st, Run("noise off", replace(st.hp, policy_noise=0.0,
+                                                            noise_clip=0.0)), salt=1)
         on = run_train(agent_cls, st, Run("noise on", st.hp), salt=2)
     n = sum(st.calls)
     d = st.hp.policy_freq

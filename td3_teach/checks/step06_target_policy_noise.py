@@ -7,7 +7,7 @@ under the same torch seed.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Callable
 
 import torch
 

@@ -9,7 +9,6 @@ import torch
 from ._core import CheckPassed, CheckFailed, as_tensor, call_learner, expect_close, expect_shape, \
     require_callable
 from ._predictions import check_value
-from .. import update
 
 STEP = 8
 

@@ -72,3 +72,30 @@ def test_step14_polyak_update_fails_loudly_on_mismatched_nets():
     actor, _ = actor_and_moved_target()
     with pytest.raises(RuntimeError):
         polyak_update(actor, make_target(Actor(S + 1, A, 1.0)), 0.005)
+
+
+def test_step14_polyak_update_uses_public_torch_and_equals_the_fused_lerp_bit_for_bit():
+    """The package's Polyak loop (public ``Tensor.lerp_``) computes what torch's fused private
+    ``torch._foreach_lerp_`` computes, exactly, on every parameter, and no private API is used."""
+    import inspect
+
+    from td3_teach import update
+
+    actor, target = actor_and_moved_target()
+    fused = make_target(target)
+    for tau in (0.005, 0.3, 1.0):
+        polyak_update(actor, target, tau)
+        with torch.no_grad():
+            torch._foreach_lerp_(list(fused.parameters()), list(actor.parameters()), tau)
+        for mine, theirs in zip(target.parameters(), fused.parameters(), strict=True):
+            assert torch.equal(mine, theirs)
+    assert "torch._" not in inspect.getsource(update)
+
+
+def test_step14_polyak_update_fails_on_a_target_with_fewer_tensors_and_changes_nothing():
+    actor, _ = actor_and_moved_target()
+    smaller = torch.nn.Linear(S, 400)
+    before = [p.clone() for p in smaller.parameters()]
+    with pytest.raises(RuntimeError, match="make_target"):
+        polyak_update(actor, smaller, 0.5)
+    assert all(torch.equal(a, b) for a, b in zip(before, smaller.parameters()))
