@@ -224,9 +224,10 @@ class Packer:
     def param(self, p: Any, owner: list | None = None) -> str:
         key, seen = self._key(p)
         if not seen:
+            grad = p.grad if p.is_leaf else None  # a non-leaf keeps no .grad
             self.params[key] = {"data": _pack_tensor(p), "rg": bool(p.requires_grad),
                                 "gfn": p.grad_fn is not None, "owner": owner,
-                                "grad": None if p.grad is None else _pack_tensor(p.grad)}
+                                "grad": None if grad is None else _pack_tensor(grad)}
             self.tensors[key] = p
         return key
 
@@ -436,7 +437,9 @@ class Unpacker:
                 return obj
             if "__graph__" in x:
                 value = unpack(x["__graph__"])
-                terms = [(self.objects[str(k)] * unpack(g)).sum()
+                # each term saves its parameter, as the original graph did: a parameter
+                # changed in place before backward() fails backward() here too
+                terms = [(self.objects[str(k)] * unpack(g).requires_grad_(True)).sum()
                          for k, g in dict(x.get("grads", {})).items()
                          if isinstance(self.objects.get(str(k)), torch.Tensor)]
                 if not isinstance(value, torch.Tensor) or not value.is_floating_point():
@@ -591,6 +594,41 @@ def describe(fn: Any) -> dict:
     facts = CodeFacts.of(code).to_data() if isinstance(code, types.CodeType) else None
     return {"name": str(getattr(fn, "__name__", type(fn).__name__))[:100], "params": params,
             "code": facts}
+
+
+def answer(req: dict, fn: Callable, invoke: Callable[[Callable, list, dict], dict],
+           normalise: Callable[[], None] = lambda: None) -> dict:
+    """The probe's half of one call: rebuild the judge's objects from the request (``Unpacker``),
+    take its random and torch state, ``invoke(fn, args, kwargs)`` (which returns ``{"type":
+    "return", "value": v}``, ``{"type": "timeout"}`` or the description of what the learner's
+    code raised), and answer with the result packed and the inputs' state after the call."""
+    import warnings
+
+    there = Unpacker()
+    there.load(req.get("tables") or {})
+    a, kw = there.value(req["args"]), there.value(req["kwargs"])
+    if not isinstance(a, list) or not isinstance(kw, dict):
+        raise Unpackable("a call without arguments")
+    set_rng_state(req["rng"])
+    normalise()
+    set_torch_state(req.get("torch"))
+    back = Packer("p", there.keys())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        reply = invoke(fn, a, kw)
+    if reply.get("type") == "return":
+        reply["value"] = back.result(reply["value"])
+    reply["torch"] = torch_state()
+    normalise()
+    try:  # what the call did to its inputs (tabled objects: their new state)
+        reply["after"] = [back.result(x) for x in list(a) + list(kw.values())]
+        reply["tables"] = back.tables()
+    except Exception as e:  # noqa: BLE001 - e.g. an input turned into something odd
+        reply = {"type": "raise", "ename": "Unpackable", "torch": reply["torch"],
+                 "message": f"the grader could not read your function's inputs back: {e}"[:500]}
+    reply["warnings"] = [[type(w.message).__name__, str(w.message)[:500]] for w in caught[:20]]
+    reply["rng"] = rng_state()
+    return reply
 
 
 # --------------------------------------------------------------------------- the link

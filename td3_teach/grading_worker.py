@@ -708,10 +708,7 @@ def run_checks(job: dict) -> int:
         judge's calls until it has its verdict. The verdict never comes back here."""
         import torch
 
-        import warnings
-
-        from .grading_judge import (Packer, Unpackable, Unpacker, describe, pack, rng_state,
-                                    set_rng_state, set_torch_state, torch_state)
+        from .grading_judge import Unpackable, answer, describe, pack
         if not check_integrity():
             emit({"type": "step", "check": name, "passed": False, "message": "Not graded: the "
                   "grader's checks or torch were modified before this check ran."})
@@ -743,46 +740,25 @@ def run_checks(job: dict) -> int:
             if req.get("type") != "call":
                 continue
             fn = objs.get(int(req.get("handle", 0)))
-            # the judge's networks, optimizers and agents, rebuilt from the package's classes
-            there = Unpacker()
-            there.load(req.get("tables") or {})
-            a, kw = there.value(req["args"]), there.value(req["kwargs"])
-            set_rng_state(req["rng"])
-            snapshot.normalise()
-            set_torch_state(req.get("torch"))
             watch = Watch(ref, check_codes, learner_entry) if ref is not None else None
-            if watch is not None:
-                tracing(True)
-                watch.start(sys.setprofile)
-                tracing(False)
-            back = Packer("p", there.keys())
-            caught: list = []
-            try:
-                with warnings.catch_warnings(record=True) as caught:
-                    warnings.simplefilter("always")
-                    value = timed(fn, *a, **kw)
-                reply = {"type": "return", "value": back.result(value)}
-            except _CellTimeout:
-                reply = {"type": "timeout"}
-            except BaseException as e:  # noqa: BLE001 - the learner's exception, described
-                reply = _raised(e)
-            finally:
+
+            def invoke(fn: Callable, a: list, kw: dict) -> dict:
                 if watch is not None:
                     tracing(True)
-                    watch.stop(sys.setprofile)
+                    watch.start(sys.setprofile)
                     tracing(False)
-            reply["torch"] = torch_state()
-            snapshot.normalise()
-            try:  # what the call did to its inputs (tabled objects: their new state)
-                reply["after"] = [back.result(x) for x in list(a) + list(kw.values())]
-                reply["tables"] = back.tables()
-            except Exception as e:  # noqa: BLE001 - e.g. an input turned into something odd
-                reply = {"type": "raise", "ename": "Unpackable",
-                         "message": f"the grader could not read the inputs back: {e}"[:500],
-                         "torch": reply["torch"]}
-            reply["warnings"] = [[type(w.message).__name__, str(w.message)[:500]]
-                                 for w in caught[:20]]
-            reply["rng"] = rng_state()
+                try:
+                    return {"type": "return", "value": timed(fn, *a, **kw)}
+                except _CellTimeout:
+                    return {"type": "timeout"}
+                except BaseException as e:  # noqa: BLE001 - the learner's exception, described
+                    return _raised(e)
+                finally:
+                    if watch is not None:
+                        tracing(True)
+                        watch.stop(sys.setprofile)
+                        tracing(False)
+            reply = answer(req, fn, invoke, snapshot.normalise)
             reply["hits"] = watch.hits if watch is not None else []
             link.send(reply)
 

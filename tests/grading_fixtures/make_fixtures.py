@@ -339,6 +339,52 @@ def build_helpers() -> dict[str, object]:
     return subs
 
 
+# Judged checks (grading_judge.REMOTE): the check runs outside the learner's process, so a cell
+# that walks the stack to the grader's frames, replaces every check it finds by a forged pass and
+# empties the hidden checks, changes nothing (tests/test_grading_judge.py).
+JUDGED = Path(__file__).resolve().parent / "judged"
+FORGE = (
+    "\n\nimport sys as _sys\n"
+    "_f = _sys._getframe()\n"
+    "while _f is not None:  # forge: every check the grader holds passes, no hidden checks\n"
+    "    for _name, _v in list(_f.f_locals.items()):\n"
+    "        if isinstance(_v, dict) and any(str(k).startswith('step') for k in _v):\n"
+    "            for _k in [k for k in _v if str(k).startswith('step') and callable(_v[k])]:\n"
+    "                _v[_k] = lambda *a, _k=_k, **k: checks.CheckPassed(int(_k[4:]), 'all good')\n"
+    "        if _name == 'hidden' and isinstance(_v, dict):\n"
+    "            _v.clear()\n"
+    "    _f = _f.f_back\n")
+EXPECTED_JUDGED = {  # notebook -> learner -> points per check
+    "04_sample_batch.ipynb": {"control_04": {"step04": 1}, "forged_04": {"step04": 0}},
+    "12_critic_update.ipynb": {"control_12": {"step12": 1}, "forged_12": {"step12": 0}},
+    "14_15_polyak_averaging.ipynb": {"control_14_15": {"step14": 2, "step15": 2},
+                                     "forged_14_15": {"step14": 0, "step15": 0}},
+}
+FORGED = {  # learner -> (the solution's text, the wrong code put in its place)
+    "forged_04": ('r = column("r").reshape(-1, 1)', 'r = column("r")'),
+    "forged_12": ("    critic_optimizer.zero_grad()\n    critic_loss.backward()\n"
+                  "    critic_optimizer.step()\n", "    critic_loss.backward()\n"),
+    "forged_14_15": ("target_param.copy_(tau * param + (1 - tau) * target_param)",
+                     "target_param.copy_(param)"),
+}
+
+
+def build_judged() -> dict[str, object]:
+    subs: dict[str, object] = {}
+    for notebook, learners in EXPECTED_JUDGED.items():
+        for learner in learners:
+            nb = nbformat.read(ROOT / "solutions" / notebook, as_version=4)
+            if learner in FORGED:
+                old, new = FORGED[learner]
+                cells = [c for c in nb.cells if old in c.source]
+                assert cells, f"{learner}: the solution changed; update FORGED"
+                for c in cells:
+                    c.source = c.source.replace(old, new)
+                cells[0].source += FORGE
+            subs[f"{notebook.split('_')[0]}/{learner}/{notebook}"] = nb
+    return subs
+
+
 def write(subs: dict[str, object], out: Path) -> None:
     shutil.rmtree(out, ignore_errors=True)
     for rel, content in subs.items():
@@ -357,6 +403,7 @@ def main() -> None:
     write(build(), OUT)
     write(build_adversarial(), ADVERSARIAL)
     write(build_helpers(), HELPERS)
+    write(build_judged(), JUDGED)
 
 
 if __name__ == "__main__":
