@@ -42,7 +42,7 @@ import types
 from typing import Any, Callable
 
 REMOTE = frozenset({"step04", "step05", "step06", "step07", "step08", "step09", "step10", "step11",
-                    "step12", "step13", "step14", "step15"})
+                    "step12", "step13", "step14", "step15", "exploration"})
 MAX_MESSAGE = 64 << 20
 DTYPES = ("float32", "float64", "float16", "bfloat16", "int64", "int32", "int16", "int8",
           "uint8", "bool")
@@ -154,7 +154,9 @@ def unpack(x: Any, depth: int = 0) -> Any:
 def allowed() -> dict[str, dict[str, Any]]:
     """The package's and torch's classes whose objects cross as data, rebuilt from the class on
     the other side: networks by constructor arguments and parameters, optimizers by their state
-    bound to the rebuilt parameters, the checks' agents and batches by their attributes."""
+    bound to the rebuilt parameters, the checks' agents and batches by their attributes, numpy's
+    random generators by their bit generator's state."""
+    import numpy as np
     import torch
 
     from .checks._stand_in_agent import StandInAgent
@@ -168,6 +170,8 @@ def allowed() -> dict[str, dict[str, Any]]:
         "opts": {"SGD": torch.optim.SGD, "Adam": torch.optim.Adam},
         "objects": {"SimpleNamespace": types.SimpleNamespace, "StandInAgent": StandInAgent},
         "tuples": {"Batch": Batch},
+        "generators": {n: getattr(np.random, n) for n in ("PCG64", "PCG64DXSM", "MT19937",
+                                                          "Philox", "SFC64")},
     }
 
 
@@ -279,6 +283,11 @@ class Packer:
                     "data": base64.b64encode(np.ascontiguousarray(x).tobytes()).decode()}
         if isinstance(x, torch.device):
             return {"__device__": str(x)}
+        if isinstance(x, np.random.Generator):
+            bits = type(x.bit_generator).__name__
+            if self.allowed["generators"].get(bits) is not type(x.bit_generator):
+                raise Unpackable(f"a generator of {bits}")
+            return {"__generator__": bits, "state": self.pack(x.bit_generator.state, depth + 1)}
         name = type(x).__name__
         if isinstance(x, torch.nn.Module):
             if self.allowed["nets"].get(name, (None,))[0] is not type(x):
@@ -455,6 +464,14 @@ class Unpacker:
                     return torch.device(str(x["__device__"])[:20])
                 except (RuntimeError, TypeError, ValueError):
                     raise Unpackable("a device") from None
+            if "__generator__" in x:
+                import numpy as np
+                bits = self.allowed["generators"].get(str(x["__generator__"]))
+                if bits is None:
+                    raise Unpackable("a generator of unknown kind")
+                g = np.random.Generator(bits())
+                g.bit_generator.state = self.value(x["state"], depth + 1)
+                return g
             if "__tuple__" in x:
                 cls = self.allowed["tuples"].get(str(x["__tuple__"]))
                 if cls is None:
@@ -493,6 +510,9 @@ class Unpacker:
                         orig.copy_(new)
                 elif isinstance(new, torch.Tensor) and orig.device.type != "meta":
                     orig.data = new
+            return orig
+        if isinstance(orig, np.random.Generator) and "__generator__" in after:
+            orig.bit_generator.state = self.value(after["state"], depth + 1)  # what was drawn
             return orig
         if isinstance(orig, np.ndarray):
             new = self.value(after)

@@ -793,10 +793,9 @@ def run_checks(job: dict) -> int:
         for h in hidden.get(step if step is not None else name, []):
             runs.append((f"hidden test, {h.__name__}", h, dict(kwargs)))
         for label, fn, kw in runs:
-            # A named check (the whole agent) runs the package's TD3 beside the learner's, through
-            # the same helpers, so only handing the reference over is caught there, not its use.
-            verdict = attempt(name, "visible" if fn is check else label, fn, args, kw,
-                              ref if step is not None else None)
+            # A named check (the whole agent) runs the package's update beside the learner's
+            # class; the watch tells the check's own calls from the learner's by the caller.
+            verdict = attempt(name, "visible" if fn is check else label, fn, args, kw, ref)
             if verdict is not None:
                 emit({"type": "step", "check": name, "passed": False, "which": label,
                       "message": verdict, "tampered": state["tampered"]})

@@ -52,8 +52,8 @@ ARGS = {
 }
 
 
-def test_the_judged_checks_are_steps_4_to_15():
-    assert REMOTE == {f"step{n:02d}" for n in ARGS}
+def test_the_judged_checks_are_steps_4_to_15_and_exploration():
+    assert REMOTE == {f"step{n:02d}" for n in ARGS} | {"exploration"}
 
 
 def _raised(e: BaseException) -> dict:
@@ -129,6 +129,29 @@ def test_the_judge_says_what_the_check_says_in_process(step, notebook, replace, 
     assert judged == direct
     if replace is None:
         assert link.calls > 0  # the learner's code really ran on the other side
+
+
+def _exploration_cases():
+    from td3_teach.trainer import exploration_action
+    tests = importlib.import_module("test_exploration_check")
+    wrong = tests.test_each_mistake_fails_with_its_message.pytestmark[0].args[1]
+    yield pytest.param(exploration_action, id="the trainer's")
+    for k, (fn, words) in enumerate(wrong):
+        yield pytest.param(fn, id=f"mistake {k + 1}: {words}")
+
+
+@pytest.mark.parametrize("fn", list(_exploration_cases()))
+def test_the_judge_says_what_the_exploration_check_says(fn):
+    """The numpy generator the check hands over crosses as its state and comes back drawn."""
+    def outcome(f):
+        _core.reset_hint_tiers()
+        try:
+            return checks.exploration(f, seed=2).text()
+        except checks.CheckFailed as e:
+            return e.text()
+    (stand_in,), link = _judged({"f": fn}, ["f"])
+    assert outcome(stand_in) == outcome(fn)
+    assert link.calls > 0
 
 
 # --------------------------------------------------------------------------- data, not objects
