@@ -1,13 +1,14 @@
 """Probe, then judge: the graded run's checks, run outside the process that runs learner code.
 
-For the checks in ``REMOTE`` the graded run splits in two processes:
+For the checks in ``REMOTE`` (steps 4 to 15 and notebook 18's ``exploration``) the graded run
+splits in two processes:
 
 * the **probe** (``grading_worker.run_checks``, inside the sandbox) runs the notebook's cells.
   At a check cell it evaluates the check call's arguments (the learner's functions, values of
   theirs) and hands them to the judge: a function becomes a *handle*, values are packed. It
-  then only answers the judge's requests: "call handle 1 with these inputs", replying with what
-  the learner's code returned, how it changed its inputs, the random state after the call, or
-  the exception it raised.
+  then only answers the judge's requests (``answer``): "call handle 1 with these inputs",
+  replying with what the learner's code returned, what it did to its inputs, the random and
+  torch state after the call, the warnings it raised, or the exception it raised.
 * the **judge** (``serve``, a fresh process of the grader's, never running learner code and
   never visible from the sandbox) runs the instructor's check, unchanged, on seed 0 and on the
   hidden seeds of the points file, then the hidden checks, with a stand-in (``Remote``) for each
@@ -15,16 +16,49 @@ For the checks in ``REMOTE`` the graded run splits in two processes:
 
 So the check's code, its expected values and the hidden seeds never enter the learner's
 process: forging frames, patching the checks or emptying the hidden checks there changes
-nothing. What crosses is data only: tensors as raw bytes with a dtype from a fixed list, numbers,
-strings, lists and dicts of them (``pack`` / ``unpack``, no pickle), so a hostile probe cannot
-run code in the judge either. What the probe reports about the learner's code is still the
-learner's process speaking: it can return the right numbers by any means, which is why
-reference use is watched there too (``grading_reference``) and reported with each answer.
+nothing. What crosses is data only (``pack`` / ``unpack``, ``Packer`` / ``Unpacker``; no pickle,
+nothing from the probe is ever executed or imported):
 
-A check is in ``REMOTE`` when everything it hands the learner's code is such data and it only
-looks at what comes back (values, shapes, dtypes, ``requires_grad``, the inputs afterwards, the
-global RNG). Checks that hand over networks, optimizers or a replay buffer, follow gradients
-through the result, or read the learner's bytecode still run in the probe (see README, Limits).
+* tensors as raw bytes with a dtype from a fixed list, numpy arrays of numbers, numbers,
+  strings, lists, sets and dicts of them, ``torch.device``;
+* objects of the classes in ``allowed`` only, rebuilt from the package's (or torch's, numpy's)
+  own class on the other side: a network (``networks.Actor`` / ``Critic``) as its class name,
+  constructor arguments and parameters (value, ``requires_grad``, ``.grad``, whether it joined
+  an autograd graph); an optimizer (``SGD``, ``Adam``) as its param groups and state, bound to
+  the rebuilt parameters; the checks' ``StandInAgent``, ``SimpleNamespace`` agents and
+  ``Batch`` by their attributes; a numpy ``Generator`` by its bit generator's state. After the
+  learner's call the probe sends every such object's new state back and the judge puts it into
+  its own objects, so the check sees them changed as the learner's code changed them;
+* a tensor with an autograd graph (the loss a check hands to step 12; the Q-values step 10 and
+  the loss step 11 get back) as its value plus the gradient of its sum with respect to every
+  parameter and every leaf input that crossed; the other side rebuilds a tensor with that value
+  whose sum has exactly those gradients, and which, like the original, saves the parameters
+  (a parameter changed in place before ``backward()`` fails it, as it fails the original);
+* the learner's function, besides its name and signature, as the names its code uses
+  (``checks._update_helpers.CodeFacts``), for the checks that say *which* mistake a wrong
+  result is (``step()`` before ``backward()``, ``.copy_ = ...``, using ``actor_target``).
+
+What the probe reports about the learner's code is still the learner's process speaking: it can
+return the right numbers by any means, which is why reference use is watched there too
+(``grading_reference``) and reported with each answer. ``tests/test_grading_judge.py`` runs
+every judged check, on the solution and on every mistake of the mutation tests, both in-process
+and through a loopback judge, and asserts the same text.
+
+What stays in the probe, and why:
+
+* ``step01``: the check builds the learner's own ``ReplayBuffer`` and calls its methods hundreds
+  of times, and hands the learner's ``store_step`` a recording buffer whose ``add()`` the
+  learner's code calls back. The learner's object exists only in the learner's process; judging
+  it outside needs stand-ins for arbitrary learner objects and calls from the probe back into
+  the judge, which are not built.
+* ``step02``, ``step03``: the check instantiates the learner's ``Actor`` / ``Critic`` class and
+  inspects the object (an ``nn.Module``? its parameters' names and shapes, its layers, its
+  ``forward``'s code), differentiates the learner's network's output with respect to that
+  network's own parameters, and checks that ``make_target``'s copy shares nothing with it. That
+  needs the learner's object and its autograd graph in the judge.
+* ``agent``, ``bug_hunt``: the learner's whole TD3 class, trained through a scripted memory
+  whose ``sample()`` the learner's code calls back, with a spy in place of its target critic's
+  ``forward``, its networks and optimizers read after every call: the same obstacle.
 """
 
 from __future__ import annotations
