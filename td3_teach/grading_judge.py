@@ -78,6 +78,7 @@ from typing import Any, Callable
 REMOTE = frozenset({"step04", "step05", "step06", "step07", "step08", "step09", "step10", "step11",
                     "step12", "step13", "step14", "step15", "exploration"})
 MAX_MESSAGE = 64 << 20
+MAX_WIDTH = 10_000  # a network rebuilt from its constructor arguments: no wider than this
 DTYPES = ("float32", "float64", "float16", "bfloat16", "int64", "int32", "int16", "int8",
           "uint8", "bool")
 
@@ -398,6 +399,8 @@ class Unpacker:
                 if cls is None:
                     raise Unpackable(f"a network of class {str(rec.get('cls'))[:40]!r}")
                 args = [float(a) if isinstance(a, float) else int(a) for a in rec["args"]][:3]
+                if any(not 0 <= a <= MAX_WIDTH for a in args):  # the checks' sizes are small
+                    raise Unpackable(f"a network of sizes {args}")
                 with torch.random.fork_rng(devices=[]):  # no draw from anyone's generator
                     m = cls[0](*args)
                 self.objects[key] = m
@@ -517,6 +520,8 @@ class Unpacker:
                     raise Unpackable("an object of unknown kind")
                 obj = cls.__new__(cls)
                 for k, v in dict(x["attrs"]).items():
+                    if not str(k).isidentifier() or str(k).startswith("__"):
+                        raise Unpackable(f"an attribute named {str(k)[:40]!r}")
                     setattr(obj, str(k), self.value(v, depth + 1))
                 return obj
             if "__seq__" in x:

@@ -257,3 +257,11 @@ def test_forging_a_judged_check_from_the_learners_process_earns_nothing(tmp_path
     for learner, points in EXPECTED_JUDGED[notebook].items():
         text = (out / "feedback" / f"{learner}.md").read_text()
         assert {c: int(float(rows[learner][c])) for c in points} == points, text
+
+
+def test_a_hostile_record_is_refused_not_built():
+    with pytest.raises(Unpackable):  # a network too wide to be one of the checks'
+        Unpacker().load({"nets": {"p1": {"cls": "Actor", "args": [10**9, 1, 1.0], "params": {}}}})
+    with pytest.raises(Unpackable):  # an agent with a dunder attribute
+        Unpacker().value({"__object__": "SimpleNamespace",
+                          "attrs": {"__class__": {"__map__": {}}}})
