@@ -541,13 +541,15 @@ class Unpacker:
         if depth > 20 or not isinstance(after, dict) or "__ref__" in after:
             return orig  # tabled objects got their state in load()
         if isinstance(orig, torch.Tensor):
+            if orig.device.type == "meta":
+                return orig  # no data to change
             new = self.value(after)
             with torch.no_grad():
                 if isinstance(new, torch.Tensor) and new.shape == orig.shape \
                         and new.dtype == orig.dtype and new.device == orig.device:
                     if not torch.equal(new, orig.detach()):
                         orig.copy_(new)
-                elif isinstance(new, torch.Tensor) and orig.device.type != "meta":
+                elif isinstance(new, torch.Tensor):
                     orig.data = new
             return orig
         if isinstance(orig, np.random.Generator) and "__generator__" in after:

@@ -27,7 +27,7 @@ import torch
 from td3_teach import checks, cli
 from td3_teach.checks import _core
 from td3_teach.grading_judge import (REMOTE, Judge, Packer, Remote, Unpackable, Unpacker,
-                                     answer, describe)
+                                     answer, describe, rng_state)
 from notebook_code import exercise_namespace
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -96,7 +96,8 @@ def _judged(ns: dict, names: list[str]) -> tuple[list, Loopback]:
     functions = {h: ns.get(n) for h, n in enumerate(names, start=1)}
     link = Loopback(functions)
     judge = Judge(link, timeout_cell=60)
-    return [None if f is None else Remote(judge, h, describe(f)) for h, f in functions.items()], link
+    stand_ins = [None if f is None else Remote(judge, h, describe(f)) for h, f in functions.items()]
+    return stand_ins, link
 
 
 def _outcome(step: int, fns: list, seed: int) -> str:
@@ -184,7 +185,7 @@ def test_networks_and_optimizers_cross_as_data_and_come_back_changed():
         seen["opt"], seen["params"] = critic_optimizer, critic_optimizer.param_groups[0]["params"]
         return learner_update(critic_optimizer, critic_loss)
 
-    msg = dict(wire, rng=__import__("td3_teach.grading_judge", fromlist=["x"]).rng_state())
+    msg = dict(wire, rng=rng_state())
     reply = json.loads(json.dumps(answer(msg, spy, _invoke)))
     assert type(seen["opt"]) is torch.optim.Adam and seen["opt"] is not opt  # rebuilt there
     assert all(p is not q for p, q in zip(seen["params"], critic.parameters()))

@@ -98,3 +98,28 @@ class MyTD3:
                               self.total_it, cfg)
 """
 WRAPPERS = {"delegates_to_td3": DELEGATES, "calls_train_step": CALLS_TRAIN_STEP}
+
+
+def test_the_bug_hunts_listing_replaced_by_a_wrapper_around_td3_earns_nothing(tmp_path):
+    """Notebook 17's check runs the whole-agent check on the fixed listing: a T3D that hands its
+    calls to the package's TD3 has none of the listing's bugs and matches TD3, and earns
+    nothing; the fixed listing keeps its point."""
+    bug_hunt = "17_bug_hunt.ipynb"
+    subs = tmp_path / "submissions"
+    for learner in ("honest", "delegates_to_td3"):
+        (subs / learner).mkdir(parents=True)
+    (subs / "honest" / bug_hunt).write_bytes((ROOT / "solutions" / bug_hunt).read_bytes())
+    nb = nbformat.read(ROOT / "solutions" / bug_hunt, as_version=4)
+    cell = next(c for c in nb.cells
+                if (c.metadata.get("nbgrader") or {}).get("grade_id") == "17_bug_hunt_device")
+    cell.source = "device = torch.device('cpu')\n\n" + DELEGATES.replace("class MyTD3", "class T3D")
+    nbformat.write(nb, subs / "delegates_to_td3" / bug_hunt)
+
+    assert main(["grade", str(subs), "--out", str(tmp_path / "out"),
+                 "--solutions", str(ROOT / "solutions"), "--jobs", "2"]) == 0
+
+    rows = {r["learner"]: r for r in csv.DictReader(open(tmp_path / "out" / "gradebook.csv"))}
+    feedback = (tmp_path / "out" / "feedback" / "delegates_to_td3.md").read_text()
+    assert float(rows["honest"]["bug_hunt"]) > 0
+    assert float(rows["delegates_to_td3"]["bug_hunt"]) == 0, feedback
+    assert "uses the package's reference" in feedback, feedback
