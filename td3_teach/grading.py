@@ -30,11 +30,13 @@ For each submission, each run in a fresh copy of the learner's files:
    and any cells the learner added (their own check calls skipped, ``%run [-i] file.py`` run),
    then, at each check cell, the instructor's check on seed 0 and the hidden seeds of the points
    file, then the hidden checks of ``td3_teach/grading_hidden.py``. For the checks of
-   ``grading_judge.REMOTE`` (steps 6, 8, 9) this is *probe, then judge*: the check runs in a
-   judge process outside the sandbox, on stand-ins that ask the learner's process to call the
-   learner's code; the check, its expected values and the hidden seeds never enter the learner's
-   process. The other checks run beside the learner's code, guarded by the snapshot: any change
-   to it makes the notebook "tampered" and the checks after it score 0. Reference use is what
+   ``grading_judge.REMOTE`` (steps 4 to 15 and ``exploration``) this is *probe, then judge*: the
+   check runs in a judge process outside the sandbox, on stand-ins that ask the learner's
+   process to call the learner's code (networks, optimizers and the checks' agents cross as
+   data, rebuilt from the package's classes); the check, its expected values and the hidden
+   seeds never enter the learner's process. The other checks (steps 1-3, ``agent``,
+   ``bug_hunt``: they take the learner's classes) run beside the learner's code, guarded by
+   the snapshot: any change to it makes the notebook "tampered" and the checks after it score 0. Reference use is what
    runs (``grading_reference``): the package's code for the step, or its helpers, doing the
    step's work on the learner's behalf, however it was wrapped, scores 0.
 
@@ -77,9 +79,14 @@ nbgrader's ``submitted/`` folder adds the hidden checks and the tamper and sandb
 
 Limits (README's "Limits" says the same).
 
-* Checks outside ``grading_judge.REMOTE`` run in the learner's process, with the hidden seeds:
-  code there can walk ``sys._getframe()`` to the grader's frames, or set a closure cell, and
-  forge a result; the snapshot compares identities, not the inside of mutable objects.
+* Checks outside ``grading_judge.REMOTE`` (steps 1-3, ``agent``, ``bug_hunt``: the check builds
+  and inspects the learner's own objects; see grading_judge) run in the learner's process, with
+  the hidden seeds: code there can walk ``sys._getframe()`` to the grader's frames, or set a
+  closure cell, and forge a result; the snapshot compares identities, not the inside of mutable
+  objects.
+* A judged check sees a result's autograd graph only as the gradient of its sum with respect
+  to what crossed (what the checks differentiate), and the learner's code only as the names it
+  uses.
 * What the probe reports is the learner's process speaking; the reference-use watch runs there
   too (and does not follow threads the learner starts), so a determined learner can hide it.
 * Without bubblewrap: C code (``torch.save``, ``numpy.fromfile``) bypasses the audit hook, the

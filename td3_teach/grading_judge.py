@@ -1,13 +1,14 @@
 """Probe, then judge: the graded run's checks, run outside the process that runs learner code.
 
-For the checks in ``REMOTE`` the graded run splits in two processes:
+For the checks in ``REMOTE`` (steps 4 to 15 and notebook 18's ``exploration``) the graded run
+splits in two processes:
 
 * the **probe** (``grading_worker.run_checks``, inside the sandbox) runs the notebook's cells.
   At a check cell it evaluates the check call's arguments (the learner's functions, values of
   theirs) and hands them to the judge: a function becomes a *handle*, values are packed. It
-  then only answers the judge's requests: "call handle 1 with these inputs", replying with what
-  the learner's code returned, how it changed its inputs, the random state after the call, or
-  the exception it raised.
+  then only answers the judge's requests (``answer``): "call handle 1 with these inputs",
+  replying with what the learner's code returned, what it did to its inputs, the random and
+  torch state after the call, the warnings it raised, or the exception it raised.
 * the **judge** (``serve``, a fresh process of the grader's, never running learner code and
   never visible from the sandbox) runs the instructor's check, unchanged, on seed 0 and on the
   hidden seeds of the points file, then the hidden checks, with a stand-in (``Remote``) for each
@@ -15,16 +16,49 @@ For the checks in ``REMOTE`` the graded run splits in two processes:
 
 So the check's code, its expected values and the hidden seeds never enter the learner's
 process: forging frames, patching the checks or emptying the hidden checks there changes
-nothing. What crosses is data only: tensors as raw bytes with a dtype from a fixed list, numbers,
-strings, lists and dicts of them (``pack`` / ``unpack``, no pickle), so a hostile probe cannot
-run code in the judge either. What the probe reports about the learner's code is still the
-learner's process speaking: it can return the right numbers by any means, which is why
-reference use is watched there too (``grading_reference``) and reported with each answer.
+nothing. What crosses is data only (``pack`` / ``unpack``, ``Packer`` / ``Unpacker``; no pickle,
+nothing from the probe is ever executed or imported):
 
-A check is in ``REMOTE`` when everything it hands the learner's code is such data and it only
-looks at what comes back (values, shapes, dtypes, ``requires_grad``, the inputs afterwards, the
-global RNG). Checks that hand over networks, optimizers or a replay buffer, follow gradients
-through the result, or read the learner's bytecode still run in the probe (see README, Limits).
+* tensors as raw bytes with a dtype from a fixed list, numpy arrays of numbers, numbers,
+  strings, lists, sets and dicts of them, ``torch.device``;
+* objects of the classes in ``allowed`` only, rebuilt from the package's (or torch's, numpy's)
+  own class on the other side: a network (``networks.Actor`` / ``Critic``) as its class name,
+  constructor arguments and parameters (value, ``requires_grad``, ``.grad``, whether it joined
+  an autograd graph); an optimizer (``SGD``, ``Adam``) as its param groups and state, bound to
+  the rebuilt parameters; the checks' ``StandInAgent``, ``SimpleNamespace`` agents and
+  ``Batch`` by their attributes; a numpy ``Generator`` by its bit generator's state. After the
+  learner's call the probe sends every such object's new state back and the judge puts it into
+  its own objects, so the check sees them changed as the learner's code changed them;
+* a tensor with an autograd graph (the loss a check hands to step 12; the Q-values step 10 and
+  the loss step 11 get back) as its value plus the gradient of its sum with respect to every
+  parameter and every leaf input that crossed; the other side rebuilds a tensor with that value
+  whose sum has exactly those gradients, and which, like the original, saves the parameters
+  (a parameter changed in place before ``backward()`` fails it, as it fails the original);
+* the learner's function, besides its name and signature, as the names its code uses
+  (``checks._update_helpers.CodeFacts``), for the checks that say *which* mistake a wrong
+  result is (``step()`` before ``backward()``, ``.copy_ = ...``, using ``actor_target``).
+
+What the probe reports about the learner's code is still the learner's process speaking: it can
+return the right numbers by any means, which is why reference use is watched there too
+(``grading_reference``) and reported with each answer. ``tests/test_grading_judge.py`` runs
+every judged check, on the solution and on every mistake of the mutation tests, both in-process
+and through a loopback judge, and asserts the same text.
+
+What stays in the probe, and why:
+
+* ``step01``: the check builds the learner's own ``ReplayBuffer`` and calls its methods hundreds
+  of times, and hands the learner's ``store_step`` a recording buffer whose ``add()`` the
+  learner's code calls back. The learner's object exists only in the learner's process; judging
+  it outside needs stand-ins for arbitrary learner objects and calls from the probe back into
+  the judge, which are not built.
+* ``step02``, ``step03``: the check instantiates the learner's ``Actor`` / ``Critic`` class and
+  inspects the object (an ``nn.Module``? its parameters' names and shapes, its layers, its
+  ``forward``'s code), differentiates the learner's network's output with respect to that
+  network's own parameters, and checks that ``make_target``'s copy shares nothing with it. That
+  needs the learner's object and its autograd graph in the judge.
+* ``agent``, ``bug_hunt``: the learner's whole TD3 class, trained through a scripted memory
+  whose ``sample()`` the learner's code calls back, with a spy in place of its target critic's
+  ``forward``, its networks and optimizers read after every call: the same obstacle.
 """
 
 from __future__ import annotations
@@ -38,10 +72,13 @@ import select
 import sys
 import time
 import traceback
+import types
 from typing import Any, Callable
 
-REMOTE = frozenset({"step06", "step08", "step09"})
+REMOTE = frozenset({"step04", "step05", "step06", "step07", "step08", "step09", "step10", "step11",
+                    "step12", "step13", "step14", "step15", "exploration"})
 MAX_MESSAGE = 64 << 20
+MAX_WIDTH = 10_000  # a network rebuilt from its constructor arguments: no wider than this
 DTYPES = ("float32", "float64", "float16", "bfloat16", "int64", "int32", "int16", "int8",
           "uint8", "bool")
 
@@ -61,13 +98,7 @@ def pack(x: Any, depth: int = 0) -> Any:
     if x is None or isinstance(x, (bool, int, float, str)):
         return x
     if isinstance(x, torch.Tensor):
-        t = x.detach().cpu().contiguous()
-        dtype = str(t.dtype).replace("torch.", "")
-        if dtype not in DTYPES:
-            raise Unpackable(f"a tensor of dtype {t.dtype}")
-        raw = t.view(torch.int16).numpy().tobytes() if dtype == "bfloat16" else t.numpy().tobytes()
-        return {"__tensor__": dtype, "shape": list(t.shape), "rg": bool(x.requires_grad),
-                "data": base64.b64encode(raw).decode()}
+        return _pack_tensor(x)
     if isinstance(x, np.ndarray):
         return {"__ndarray__": str(x.dtype), "shape": list(x.shape),
                 "data": base64.b64encode(np.ascontiguousarray(x).tobytes()).decode()}
@@ -76,7 +107,18 @@ def pack(x: Any, depth: int = 0) -> Any:
                 "items": [pack(v, depth + 1) for v in x]}
     if isinstance(x, dict) and all(isinstance(k, str) for k in x):
         return {"__map__": {k: pack(v, depth + 1) for k, v in x.items()}}
+    if isinstance(x, (set, frozenset)):
+        return _pack_set(x)
     raise Unpackable(f"a {type(x).__name__}")
+
+
+def _pack_set(x: Any) -> dict:
+    """A set of numbers and strings (a prediction's answer: the inputs a step reads)."""
+    items = list(x)[:1000]
+    if not all(v is None or isinstance(v, (bool, int, float, str)) for v in items):
+        raise Unpackable("a set of things other than numbers and strings")
+    return {"__set__": type(x).__name__ if type(x) in (set, frozenset) else "set",
+            "items": items}
 
 
 def pack_result(x: Any) -> Any:
@@ -106,6 +148,8 @@ def unpack(x: Any, depth: int = 0) -> Any:
         if dtype not in DTYPES:
             raise Unpackable(f"dtype {dtype!r}")
         shape = [int(n) for n in x["shape"]]
+        if x.get("device") == "meta":  # a tensor without data (step 4 asks for that device)
+            return torch.empty(shape, dtype=getattr(torch, dtype), device="meta")
         raw = base64.b64decode(x["data"])
         if dtype == "bfloat16":
             t = torch.frombuffer(bytearray(raw), dtype=torch.int16).view(torch.bfloat16)
@@ -113,6 +157,11 @@ def unpack(x: Any, depth: int = 0) -> Any:
             t = torch.frombuffer(bytearray(raw), dtype=getattr(torch, dtype)) if raw else \
                 torch.empty(0, dtype=getattr(torch, dtype))
         t = t.reshape(shape).clone()
+        if x.get("device"):  # where the learner's code put it, where this process can
+            try:
+                t = t.to(torch.device(str(x["device"])[:20]))
+            except (RuntimeError, TypeError, ValueError, AssertionError):
+                pass
         if x.get("rg") and t.is_floating_point():
             t.requires_grad_(True)
         return t
@@ -126,38 +175,521 @@ def unpack(x: Any, depth: int = 0) -> Any:
         return items if x["__seq__"] == "list" else tuple(items)
     if "__map__" in x:
         return {str(k): unpack(v, depth + 1) for k, v in x["__map__"].items()}
+    if "__set__" in x:
+        items = [v for v in list(x["items"])[:1000]
+                 if v is None or isinstance(v, (bool, int, float, str))]
+        return frozenset(items) if x["__set__"] == "frozenset" else set(items)
     if "__opaque__" in x:
         name = str(x["__opaque__"])
         return type(name if name.isidentifier() else "object", (), {})()
     raise Unpackable("an unknown record")
 
 
+# --------------------------------------------------------------------------- objects across
+def allowed() -> dict[str, dict[str, Any]]:
+    """The package's and torch's classes whose objects cross as data, rebuilt from the class on
+    the other side: networks by constructor arguments and parameters, optimizers by their state
+    bound to the rebuilt parameters, the checks' agents and batches by their attributes, numpy's
+    random generators by their bit generator's state."""
+    import numpy as np
+    import torch
+
+    from .checks._stand_in_agent import StandInAgent
+    from .networks import Actor, Critic
+    from .replay_buffer import Batch
+    return {
+        "nets": {"Actor": (Actor, lambda m: [int(m.layer_1.in_features),
+                                             int(m.layer_3.out_features), float(m.max_action)]),
+                 # Critic(state_dim, action_dim) only uses the sum: the same layers either way
+                 "Critic": (Critic, lambda m: [int(m.layer_1.in_features) - 1, 1])},
+        "opts": {"SGD": torch.optim.SGD, "Adam": torch.optim.Adam},
+        "objects": {"SimpleNamespace": types.SimpleNamespace, "StandInAgent": StandInAgent},
+        "tuples": {"Batch": Batch},
+        "generators": {n: getattr(np.random, n) for n in ("PCG64", "PCG64DXSM", "MT19937",
+                                                          "Philox", "SFC64")},
+    }
+
+
+def _pack_tensor(x: Any) -> dict:
+    import torch
+
+    dtype = str(x.dtype).replace("torch.", "")
+    if dtype not in DTYPES:
+        raise Unpackable(f"a tensor of dtype {x.dtype}")
+    if x.device.type == "meta":
+        return {"__tensor__": dtype, "shape": list(x.shape), "rg": bool(x.requires_grad),
+                "device": "meta"}
+    t = x.detach().cpu().contiguous()
+    raw = t.view(torch.int16).numpy().tobytes() if dtype == "bfloat16" else t.numpy().tobytes()
+    out = {"__tensor__": dtype, "shape": list(t.shape), "rg": bool(x.requires_grad),
+           "data": base64.b64encode(raw).decode()}
+    if x.device.type != "cpu":
+        out["device"] = str(x.device)
+    return out
+
+
+class Packer:
+    """Packs the values of one message. Plain data as ``pack`` does; besides, objects of the
+    ``allowed`` classes go into tables by key (``tables``): every parameter (a network's, an
+    optimizer's, or a leaf tensor that requires grad) once, with its value, ``requires_grad``,
+    ``.grad`` and whether it has a ``grad_fn``; networks as class, constructor arguments and
+    their parameters' keys; optimizers as class, param groups (hyperparameters and parameter
+    keys) and state. A tensor with a graph crosses as its value plus the gradient of its sum
+    with respect to each tabled parameter (``graph``), which is all the checks differentiate.
+    ``known`` (object id -> key) gives objects that crossed before the keys they had."""
+
+    def __init__(self, prefix: str, known: dict[int, str] | None = None) -> None:
+        self.prefix, self.known = prefix, dict(known or {})
+        self.keep: list[Any] = []  # keeps the objects keyed by id alive
+        self.params: dict[str, dict] = {}
+        self.nets: dict[str, dict] = {}
+        self.opts: dict[str, dict] = {}
+        self.tensors: dict[str, Any] = {}  # param key -> the tensor, for gradients
+        self.graphs: list[tuple[dict, Any]] = []
+        self.allowed = allowed()
+
+    def by_key(self) -> dict[str, Any]:
+        """key -> object, for everything this packer keyed."""
+        return {self.known[id(o)]: o for o in self.keep}
+
+    def _key(self, obj: Any) -> tuple[str, bool]:
+        key = self.known.get(id(obj))
+        if key is None:
+            key = f"{self.prefix}{len(self.known) + 1}"
+            self.known[id(obj)] = key
+        self.keep.append(obj)
+        return key, key in self.params or key in self.nets or key in self.opts
+
+    def param(self, p: Any, owner: list | None = None) -> str:
+        key, seen = self._key(p)
+        if not seen:
+            grad = p.grad if p.is_leaf else None  # a non-leaf keeps no .grad
+            self.params[key] = {"data": _pack_tensor(p), "rg": bool(p.requires_grad),
+                                "gfn": p.grad_fn is not None, "owner": owner,
+                                "grad": None if grad is None else _pack_tensor(grad)}
+            self.tensors[key] = p
+        return key
+
+    def net(self, m: Any, name: str) -> str:
+        key, seen = self._key(m)
+        if not seen:
+            rec = {"cls": name, "args": self.allowed["nets"][name][1](m),
+                   "training": bool(m.training), "params": {}}
+            self.nets[key] = rec
+            for pname, p in m.named_parameters():
+                rec["params"][pname] = self.param(p, [key, pname])
+        return key
+
+    def opt(self, o: Any, name: str) -> str:
+        key, seen = self._key(o)
+        if not seen:
+            groups = []
+            for g in o.param_groups:
+                groups.append({"hyper": self.pack({k: v for k, v in g.items() if k != "params"}),
+                               "params": [self.param(p) for p in g["params"]]})
+            state = o.state_dict()["state"]
+            self.opts[key] = {"cls": name, "groups": groups,
+                              "state": [[int(i), self.pack({str(k): v for k, v in st.items()})]
+                                        for i, st in state.items()]}
+        return key
+
+    def pack(self, x: Any, depth: int = 0) -> Any:
+        import numpy as np
+        import torch
+
+        if depth > 20:
+            raise Unpackable("too deeply nested")
+        if x is None or isinstance(x, (bool, int, float, str)):
+            return x
+        if isinstance(x, torch.Tensor):
+            if id(x) in self.known and self.known[id(x)] in self.params:
+                return {"__ref__": self.known[id(x)]}
+            if isinstance(x, torch.nn.Parameter) or (x.is_leaf and x.requires_grad):
+                return {"__ref__": self.param(x)}
+            if x.grad_fn is not None:
+                rec = {"__graph__": _pack_tensor(x), "grads": {}}
+                self.graphs.append((rec, x))
+                return rec
+            return _pack_tensor(x)
+        if isinstance(x, np.ndarray):
+            if x.dtype.kind not in "biuf":
+                raise Unpackable(f"an array of dtype {x.dtype}")
+            return {"__ndarray__": str(x.dtype), "shape": list(x.shape),
+                    "data": base64.b64encode(np.ascontiguousarray(x).tobytes()).decode()}
+        if isinstance(x, torch.device):
+            return {"__device__": str(x)}
+        if isinstance(x, np.random.Generator):
+            bits = type(x.bit_generator).__name__
+            if self.allowed["generators"].get(bits) is not type(x.bit_generator):
+                raise Unpackable(f"a generator of {bits}")
+            return {"__generator__": bits, "state": self.pack(x.bit_generator.state, depth + 1)}
+        name = type(x).__name__
+        if isinstance(x, torch.nn.Module):
+            if self.allowed["nets"].get(name, (None,))[0] is not type(x):
+                raise Unpackable(f"a {name} network")
+            return {"__ref__": self.net(x, name)}
+        if isinstance(x, torch.optim.Optimizer):
+            if self.allowed["opts"].get(name) is not type(x):
+                raise Unpackable(f"a {name} optimizer")
+            return {"__ref__": self.opt(x, name)}
+        if self.allowed["tuples"].get(name) is type(x):
+            return {"__tuple__": name, "items": [self.pack(v, depth + 1) for v in x]}
+        if self.allowed["objects"].get(name) is type(x):
+            return {"__object__": name, "attrs": {str(k): self.pack(v, depth + 1)
+                                                  for k, v in vars(x).items()}}
+        if isinstance(x, (list, tuple)):
+            return {"__seq__": type(x).__name__ if type(x) in (list, tuple) else "tuple",
+                    "items": [self.pack(v, depth + 1) for v in x]}
+        if isinstance(x, dict) and all(isinstance(k, str) for k in x):
+            return {"__map__": {k: self.pack(v, depth + 1) for k, v in x.items()}}
+        if isinstance(x, (set, frozenset)):
+            return _pack_set(x)
+        raise Unpackable(f"a {name}")
+
+    def result(self, x: Any) -> Any:
+        """``pack``, or, for what cannot cross (a learner's own object), a record of its type
+        name, so that the check still says "your function returned a Foo"."""
+        try:
+            return self.pack(x)
+        except Unpackable:
+            return {"__opaque__": type(x).__name__[:80]}
+
+    def tables(self) -> dict:
+        """The tables, after the gradients of every graph tensor packed so far were taken."""
+        import torch
+
+        keys = [k for k, t in self.tensors.items() if t.requires_grad]
+        for rec, t in self.graphs:
+            if not keys or t.numel() == 0:
+                continue
+            try:
+                with torch.enable_grad():
+                    grads = torch.autograd.grad(t.sum(), [self.tensors[k] for k in keys],
+                                                retain_graph=True, allow_unused=True)
+            except RuntimeError:  # the graph was freed already (a loss after its backward)
+                continue
+            rec["grads"] = {k: _pack_tensor(g) for k, g in zip(keys, grads) if g is not None}
+        return {"params": self.params, "nets": self.nets, "opts": self.opts}
+
+
+class Unpacker:
+    """The other side of ``Packer``: ``load(tables)`` builds the tabled objects from the
+    package's own classes, or, for a key in ``known`` (key -> an object that crossed the other
+    way before), puts the new state into that object; ``value`` unpacks a structure; ``merge``
+    puts a packed structure's new contents into the objects it was packed from."""
+
+    def __init__(self, known: dict[str, Any] | None = None) -> None:
+        self.objects: dict[str, Any] = dict(known or {})
+        self.allowed = allowed()
+
+    def keys(self) -> dict[int, str]:
+        return {id(v): k for k, v in self.objects.items()}
+
+    def load(self, tables: Any) -> None:
+        import torch
+
+        if not isinstance(tables, dict):
+            raise Unpackable("tables that are not a record")
+        params, nets, opts = (dict(tables.get(k) or {}) for k in ("params", "nets", "opts"))
+        for key, rec in nets.items():
+            if key in self.objects:
+                m = self.objects[key]
+            else:
+                cls = self.allowed["nets"].get(str(rec.get("cls")))
+                if cls is None:
+                    raise Unpackable(f"a network of class {str(rec.get('cls'))[:40]!r}")
+                args = [float(a) if isinstance(a, float) else int(a) for a in rec["args"]][:3]
+                if any(not 0 <= a <= MAX_WIDTH for a in args):  # the checks' sizes are small
+                    raise Unpackable(f"a network of sizes {args}")
+                with torch.random.fork_rng(devices=[]):  # no draw from anyone's generator
+                    m = cls[0](*args)
+                self.objects[key] = m
+            m.train(bool(rec.get("training", True)))
+            named = dict(m.named_parameters())
+            for pname, pkey in dict(rec.get("params", {})).items():
+                if pname in named and pkey not in self.objects:
+                    self.objects[str(pkey)] = named[pname]
+        for key, rec in params.items():
+            self._param(str(key), rec)
+        for key, rec in opts.items():
+            self._opt(str(key), rec)
+
+    def _param(self, key: str, rec: dict) -> None:
+        import torch
+
+        new = unpack(rec["data"])
+        if not isinstance(new, torch.Tensor):
+            raise Unpackable("a parameter that is not a tensor")
+        new.requires_grad_(False)
+        p = self.objects.get(key)
+        if p is None:
+            p = new
+            self.objects[key] = p
+        else:
+            with torch.no_grad():
+                if p.shape == new.shape and p.dtype == new.dtype:
+                    if not torch.equal(p.detach(), new):
+                        p.copy_(new)
+                else:
+                    p.data = new
+        if p.is_leaf and p.requires_grad != bool(rec.get("rg")):
+            if p.is_floating_point():
+                p.requires_grad_(bool(rec.get("rg")))
+        grad = rec.get("grad")
+        try:
+            p.grad = None if grad is None else unpack(grad).detach()
+        except (RuntimeError, TypeError):
+            p.grad = None
+        if rec.get("gfn") and p.grad_fn is None and p.is_floating_point():
+            # the parameter became part of an autograd graph there: make it so here too
+            with torch.no_grad():
+                p.requires_grad_(False)
+            with torch.enable_grad():
+                p.add_(torch.zeros((), dtype=p.dtype, requires_grad=True))
+
+    def _opt(self, key: str, rec: dict) -> None:
+        groups = []
+        for g in list(rec.get("groups", [])):
+            hyper = self.value(g.get("hyper", {"__map__": {}}))
+            if not isinstance(hyper, dict):
+                raise Unpackable("optimizer hyperparameters that are not a record")
+            hyper.pop("params", None)
+            groups.append((hyper, [self.objects[str(k)] for k in g.get("params", [])]))
+        state = {int(i): self.value(st) for i, st in list(rec.get("state", []))}
+        o = self.objects.get(key)
+        if o is None:
+            cls = self.allowed["opts"].get(str(rec.get("cls")))
+            if cls is None:
+                raise Unpackable(f"an optimizer of class {str(rec.get('cls'))[:40]!r}")
+            o = cls([{"params": ps, **hyper} for hyper, ps in groups])
+            self.objects[key] = o
+        n = 0
+        saved = []
+        for hyper, ps in groups:
+            saved.append({**hyper, "params": list(range(n, n + len(ps)))})
+            n += len(ps)
+        o.load_state_dict({"state": state, "param_groups": saved})
+
+    def value(self, x: Any, depth: int = 0) -> Any:
+        import torch
+
+        if depth > 20:
+            raise Unpackable("too deeply nested")
+        if isinstance(x, dict):
+            if "__ref__" in x:
+                obj = self.objects.get(str(x["__ref__"]))
+                if obj is None:
+                    raise Unpackable("a reference to nothing")
+                return obj
+            if "__graph__" in x:
+                value = unpack(x["__graph__"])
+                # each term saves its parameter, as the original graph did: a parameter
+                # changed in place before backward() fails backward() here too
+                terms = [(self.objects[str(k)] * unpack(g).requires_grad_(True)).sum()
+                         for k, g in dict(x.get("grads", {})).items()
+                         if isinstance(self.objects.get(str(k)), torch.Tensor)]
+                if not isinstance(value, torch.Tensor) or not value.is_floating_point():
+                    return value
+                value = value.detach()
+                if not terms or value.numel() == 0:
+                    return value.requires_grad_(True)
+                with torch.enable_grad():
+                    total = sum(terms)
+                    return value + ((total - total.detach()) / value.numel()).to(value.dtype)
+            if "__device__" in x:
+                try:
+                    return torch.device(str(x["__device__"])[:20])
+                except (RuntimeError, TypeError, ValueError):
+                    raise Unpackable("a device") from None
+            if "__generator__" in x:
+                import numpy as np
+                bits = self.allowed["generators"].get(str(x["__generator__"]))
+                if bits is None:
+                    raise Unpackable("a generator of unknown kind")
+                g = np.random.Generator(bits())
+                g.bit_generator.state = self.value(x["state"], depth + 1)
+                return g
+            if "__tuple__" in x:
+                cls = self.allowed["tuples"].get(str(x["__tuple__"]))
+                if cls is None:
+                    raise Unpackable("a tuple of unknown kind")
+                return cls(*[self.value(v, depth + 1) for v in x["items"]])
+            if "__object__" in x:
+                cls = self.allowed["objects"].get(str(x["__object__"]))
+                if cls is None:
+                    raise Unpackable("an object of unknown kind")
+                obj = cls.__new__(cls)
+                for k, v in dict(x["attrs"]).items():
+                    if not str(k).isidentifier() or str(k).startswith("__"):
+                        raise Unpackable(f"an attribute named {str(k)[:40]!r}")
+                    setattr(obj, str(k), self.value(v, depth + 1))
+                return obj
+            if "__seq__" in x:
+                items = [self.value(v, depth + 1) for v in x["items"]]
+                return items if x["__seq__"] == "list" else tuple(items)
+            if "__map__" in x:
+                return {str(k): self.value(v, depth + 1) for k, v in x["__map__"].items()}
+        return unpack(x, depth)
+
+    def merge(self, orig: Any, after: Any, depth: int = 0) -> Any:
+        """``orig`` with the contents ``after`` (packed from the object ``orig`` became on the
+        other side) put into it; returns the object to keep (a new one where it cannot change in
+        place, e.g. an array whose shape changed)."""
+        import numpy as np
+        import torch
+
+        if depth > 20 or not isinstance(after, dict) or "__ref__" in after:
+            return orig  # tabled objects got their state in load()
+        if isinstance(orig, torch.Tensor):
+            if orig.device.type == "meta":
+                return orig  # no data to change
+            new = self.value(after)
+            with torch.no_grad():
+                if isinstance(new, torch.Tensor) and new.shape == orig.shape \
+                        and new.dtype == orig.dtype and new.device == orig.device:
+                    if not torch.equal(new, orig.detach()):
+                        orig.copy_(new)
+                elif isinstance(new, torch.Tensor):
+                    orig.data = new
+            return orig
+        if isinstance(orig, np.random.Generator) and "__generator__" in after:
+            orig.bit_generator.state = self.value(after["state"], depth + 1)  # what was drawn
+            return orig
+        if isinstance(orig, np.ndarray):
+            new = self.value(after)
+            if isinstance(new, np.ndarray) and new.shape == orig.shape and new.dtype == orig.dtype:
+                if orig.flags.writeable:
+                    np.copyto(orig, new)
+                return orig
+            return new
+        if isinstance(orig, dict) and "__map__" in after:
+            now = dict(after["__map__"])
+            for k in [k for k in orig if k not in now]:
+                del orig[k]
+            for k, v in now.items():
+                orig[k] = self.merge(orig[k], v, depth + 1) if k in orig else self.value(v)
+            return orig
+        if isinstance(orig, list) and "__seq__" in after:
+            items = list(after["items"])
+            orig[:] = [self.merge(o, v, depth + 1) for o, v in zip(orig, items)] + \
+                [self.value(v) for v in items[len(orig):]]
+            return orig
+        if isinstance(orig, tuple) and ("__seq__" in after or "__tuple__" in after):
+            for o, v in zip(orig, after["items"]):
+                self.merge(o, v, depth + 1)
+            return orig
+        if "__object__" in after and hasattr(orig, "__dict__"):
+            for k, v in dict(after["attrs"]).items():
+                if hasattr(orig, k):
+                    new = self.merge(getattr(orig, k), v, depth + 1)
+                    if new is not getattr(orig, k):
+                        setattr(orig, k, new)
+            return orig
+        return orig
+
+
 def rng_state() -> dict:
-    """torch's and numpy's global random state (a learner's code may draw from them)."""
+    """torch's, numpy's and ``random``'s global random state (a learner's code may draw)."""
+    import random
+
     import numpy as np
     import torch
     kind, keys, pos, has_gauss, cached = np.random.get_state()
+    version, internal, gauss = random.getstate()
     return {"torch": pack(torch.get_rng_state()),
-            "numpy": [kind, pack(np.asarray(keys)), int(pos), int(has_gauss), float(cached)]}
+            "numpy": [kind, pack(np.asarray(keys)), int(pos), int(has_gauss), float(cached)],
+            "random": [int(version), [int(v) for v in internal], gauss]}
 
 
 def set_rng_state(state: dict) -> None:
+    import random
+
     import numpy as np
     import torch
     torch.set_rng_state(unpack(state["torch"]).to(torch.uint8))
     kind, keys, pos, has_gauss, cached = state["numpy"]
     np.random.set_state((str(kind), unpack(keys).astype(np.uint32), int(pos), int(has_gauss),
                          float(cached)))
+    if state.get("random"):
+        version, internal, gauss = state["random"]
+        random.setstate((int(version), tuple(int(v) for v in internal),
+                         None if gauss is None else float(gauss)))
+
+
+FLOAT_DTYPES = ("float32", "float64", "float16", "bfloat16")
+
+
+def torch_state() -> dict:
+    """The global torch settings a check sets and a learner's code may change (``_guard``)."""
+    import torch
+    return {"dtype": str(torch.get_default_dtype()).replace("torch.", ""),
+            "grad": bool(torch.is_grad_enabled()), "anomaly": bool(torch.is_anomaly_enabled())}
+
+
+def set_torch_state(state: Any) -> None:
+    import torch
+    if not isinstance(state, dict):
+        return
+    if str(state.get("dtype")) in FLOAT_DTYPES:
+        torch.set_default_dtype(getattr(torch, str(state["dtype"])))
+    torch.set_grad_enabled(bool(state.get("grad", True)))
+    torch.set_anomaly_enabled(bool(state.get("anomaly", False)))
+
+
+WARNINGS = {"UserWarning": UserWarning, "RuntimeWarning": RuntimeWarning,
+            "DeprecationWarning": DeprecationWarning, "FutureWarning": FutureWarning}
 
 
 def describe(fn: Any) -> dict:
-    """What the judge's stand-in needs to look like the learner's function to a check."""
+    """What the judge's stand-in needs to look like the learner's function to a check: its
+    name, its signature, and its code as data (``CodeFacts``: the names it uses, for the checks
+    that say *which* mistake a wrong result is)."""
+    from .checks._update_helpers import CodeFacts
+
     try:
         params = [{"name": p.name, "kind": int(p.kind), "default": p.default is not p.empty}
                   for p in inspect.signature(fn).parameters.values()]
     except (TypeError, ValueError):
         params = None
-    return {"name": str(getattr(fn, "__name__", type(fn).__name__))[:100], "params": params}
+    code = getattr(getattr(fn, "__func__", fn), "__code__", None)
+    facts = CodeFacts.of(code).to_data() if isinstance(code, types.CodeType) else None
+    return {"name": str(getattr(fn, "__name__", type(fn).__name__))[:100], "params": params,
+            "code": facts}
+
+
+def answer(req: dict, fn: Callable, invoke: Callable[[Callable, list, dict], dict],
+           normalise: Callable[[], None] = lambda: None) -> dict:
+    """The probe's half of one call: rebuild the judge's objects from the request (``Unpacker``),
+    take its random and torch state, ``invoke(fn, args, kwargs)`` (which returns ``{"type":
+    "return", "value": v}``, ``{"type": "timeout"}`` or the description of what the learner's
+    code raised), and answer with the result packed and the inputs' state after the call."""
+    import warnings
+
+    there = Unpacker()
+    there.load(req.get("tables") or {})
+    a, kw = there.value(req["args"]), there.value(req["kwargs"])
+    if not isinstance(a, list) or not isinstance(kw, dict):
+        raise Unpackable("a call without arguments")
+    set_rng_state(req["rng"])
+    normalise()
+    set_torch_state(req.get("torch"))
+    back = Packer("p", there.keys())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        reply = invoke(fn, a, kw)
+    if reply.get("type") == "return":
+        reply["value"] = back.result(reply["value"])
+    reply["torch"] = torch_state()
+    normalise()
+    try:  # what the call did to its inputs (tabled objects: their new state)
+        reply["after"] = [back.result(x) for x in list(a) + list(kw.values())]
+        reply["tables"] = back.tables()
+    except Exception as e:  # noqa: BLE001 - e.g. an input turned into something odd
+        reply = {"type": "raise", "ename": "Unpackable", "torch": reply["torch"],
+                 "message": f"the grader could not read your function's inputs back: {e}"[:500]}
+    reply["warnings"] = [[type(w.message).__name__, str(w.message)[:500]] for w in caught[:20]]
+    reply["rng"] = rng_state()
+    return reply
 
 
 # --------------------------------------------------------------------------- the link
@@ -218,6 +750,9 @@ class Remote:
         self._judge, self._handle = judge, handle
         self.__name__ = self.__qualname__ = info.get("name") or "learner_function"
         self.__doc__ = None
+        if info.get("code") is not None:
+            from .checks._update_helpers import CodeFacts
+            self.__code__ = CodeFacts.from_data(info["code"])
         if info.get("params") is not None:
             self.__signature__ = inspect.Signature([
                 inspect.Parameter(str(p["name"]), inspect._ParameterKind(int(p["kind"])),
@@ -239,11 +774,17 @@ class Judge:
         self.hits: list[str] = []  # reference use the probe reported
 
     def call(self, handle: int, args: tuple, kwargs: dict) -> Any:
-        import torch
+        """Ask the probe to call handle ``handle`` on ``args``: networks, optimizers and the
+        checks' agents cross as data (``Packer``), and what the learner's code did to them, to
+        the global random and torch state, and the warnings it raised, come back into the
+        judge's own objects before its result is returned (or its exception raised)."""
+        import warnings
 
-        originals = list(args) + list(kwargs.values())
-        self.link.send({"type": "call", "handle": handle, "args": pack(list(args)),
-                        "kwargs": pack(dict(kwargs)), "rng": rng_state()})
+        packer = Packer("j")
+        msg = {"type": "call", "handle": handle, "args": packer.pack(list(args)),
+               "kwargs": packer.pack(dict(kwargs)), "rng": rng_state(), "torch": torch_state()}
+        msg["tables"] = packer.tables()
+        self.link.send(msg)
         try:
             reply = self.link.recv(self.timeout_cell + 30)
         except TimeoutError:
@@ -253,19 +794,19 @@ class Judge:
         self.hits += [str(h) for h in reply.get("hits", [])][:5]
         if reply.get("rng"):
             set_rng_state(reply["rng"])
-        for orig, after in zip(originals, reply.get("after", [])):  # in-place changes
-            if isinstance(orig, torch.Tensor) and after is not None:
-                new = unpack(after)
-                with torch.no_grad():
-                    if isinstance(new, torch.Tensor) and new.shape == orig.shape \
-                            and new.dtype == orig.dtype:
-                        if not torch.equal(new, orig.detach()):
-                            orig.copy_(new)
-                    elif isinstance(new, torch.Tensor):
-                        orig.data = new
+        set_torch_state(reply.get("torch"))
+        back = Unpacker(packer.by_key())
+        back.load(reply.get("tables") or {})
+        after = reply.get("after")
+        if isinstance(after, list):
+            for orig, now in zip(list(args) + list(kwargs.values()), after):
+                back.merge(orig, now)
+        for w in list(reply.get("warnings", []))[:20]:
+            if isinstance(w, list) and len(w) == 2:
+                warnings.warn(str(w[1])[:500], WARNINGS.get(str(w[0]), UserWarning), stacklevel=2)
         kind = reply.get("type")
         if kind == "return":
-            return unpack(reply["value"])
+            return back.value(reply["value"])
         if kind == "timeout":
             raise _RemoteTimeout()
         if kind == "raise":

@@ -17,6 +17,12 @@ threads started meanwhile) looks at every Python frame that starts:
 * the step's work is the reference and every td3_teach function it reaches through its globals
   (``polyak_update`` for steps 14-15, ``frozen`` for 13), plus ``HELPERS``
   (``networks.make_target`` for steps 2-3: the exercise builds the target itself);
+* for the named checks (``agent``, ``bug_hunt``: the learner's whole TD3 class) the work is
+  ``td3_teach.TD3``'s methods, ``update.train_step`` and what they reach in ``td3_teach.agent``
+  and ``td3_teach.update`` (every step function): a class that keeps a ``TD3`` inside and hands
+  its calls on, or calls ``train_step`` itself, runs them while its ``train`` runs, whatever
+  wraps them. The package's networks do not count there (notebook 16 builds the agent from
+  them);
 * such a frame is reference use unless its nearest caller that is not torch, numpy or the
   standard library is the check's own code (by code-object identity, taken before learner code
   ran), and not the helper through which checks call learner code (``call_learner``).
@@ -37,9 +43,15 @@ HELPERS: dict[int | str, tuple[str, ...]] = {
     3: ("networks.make_target",),
     14: ("update.polyak_update",),
     15: ("update.polyak_update",),
+    "agent": ("update.train_step",),
+    "bug_hunt": ("update.train_step",),
 }
 # checks that are not one step -> the package's code that would do their whole work
 NAMED: dict[str, str] = {"agent": "agent.TD3", "bug_hunt": "agent.TD3"}
+# for those, the package's code that counts is its agent and its update: a learner's own TD3 may
+# build the package's networks (notebook 16 imports Actor and Critic) and pick its device
+NAMED_MODULES = ("td3_teach.agent", "td3_teach.update")
+_PACKAGE = str(Path(__file__).resolve().parent)
 LIBRARY_ROOTS = tuple(str(Path(p).resolve()) for p in {sys.prefix, sys.base_prefix}
                       if p) + ("<frozen ",)
 
@@ -106,11 +118,16 @@ class ReferenceCode:
         self.names: dict[types.CodeType, str] = {}
         todo = [f for r in roots if r is not None for f in _functions_of(r)]
         seen: set = set()
+        named = isinstance(step, str)
         while todo:  # the reference, and the td3_teach functions it calls by global name
             f = todo.pop()
-            if f in seen:
+            while isinstance(getattr(f, "__wrapped__", None), types.FunctionType):
+                f = f.__wrapped__  # a decorated helper: its own code, not the decorator's
+            if f in seen or named and f.__module__ not in NAMED_MODULES:
                 continue
             seen.add(f)
+            if _PACKAGE not in f.__code__.co_filename:
+                continue  # a wrapper made elsewhere (contextlib's, torch's) is not the package's
             for code in _nested(f.__code__):
                 self.names[code] = f"{f.__module__.removeprefix('td3_teach.')}.{f.__qualname__}"
                 for n in code.co_names:
@@ -118,7 +135,10 @@ class ReferenceCode:
                     if isinstance(g, types.FunctionType) and g.__module__.startswith("td3_teach") \
                             and not g.__module__.startswith("td3_teach.checks"):
                         todo.append(g)
-        self.keys = {code_key(c): name for c, name in self.names.items()}
+        # clones are matched by what they do, but not a comprehension's or a lambda's code: a
+        # `{k: v for k, v in d.items()}` inside torch does what one inside TD3.train does
+        self.keys = {code_key(c): name for c, name in self.names.items()
+                     if not c.co_name.startswith("<")}
         self.where = _where(step)
         self._cache: dict[int, tuple[types.CodeType, str | None]] = {}
 
@@ -179,6 +199,8 @@ class Watch:
         if caller is not None and caller.f_code in self.check_codes \
                 and caller.f_code not in self.learner_entry:
             return  # the check built its expected value or stand-in with the package's code
+        if caller is not None and self.ref.match(caller.f_code) is not None:
+            return  # the reference calling its own helpers: its caller was judged already
         self.hits.append(name.rsplit(".", 1)[-1])
 
     def start(self, set_profile: Callable[[Any], None]) -> None:

@@ -708,8 +708,7 @@ def run_checks(job: dict) -> int:
         judge's calls until it has its verdict. The verdict never comes back here."""
         import torch
 
-        from .grading_judge import (Unpackable, describe, pack, pack_result, rng_state,
-                                    set_rng_state, unpack)
+        from .grading_judge import Unpackable, answer, describe, pack
         if not check_integrity():
             emit({"type": "step", "check": name, "passed": False, "message": "Not graded: the "
                   "grader's checks or torch were modified before this check ran."})
@@ -741,28 +740,25 @@ def run_checks(job: dict) -> int:
             if req.get("type") != "call":
                 continue
             fn = objs.get(int(req.get("handle", 0)))
-            a, kw = unpack(req["args"]), unpack(req["kwargs"])
-            set_rng_state(req["rng"])
-            snapshot.normalise()
             watch = Watch(ref, check_codes, learner_entry) if ref is not None else None
-            if watch is not None:
-                tracing(True)
-                watch.start(sys.setprofile)
-                tracing(False)
-            try:
-                reply = {"type": "return", "value": pack_result(timed(fn, *a, **kw))}
-            except _CellTimeout:
-                reply = {"type": "timeout"}
-            except BaseException as e:  # noqa: BLE001 - the learner's exception, described
-                reply = _raised(e)
-            finally:
+
+            def invoke(fn: Callable, a: list, kw: dict) -> dict:
                 if watch is not None:
                     tracing(True)
-                    watch.stop(sys.setprofile)
+                    watch.start(sys.setprofile)
                     tracing(False)
-            reply["after"] = [pack(x) if isinstance(x, torch.Tensor) else None
-                              for x in list(a) + list(kw.values())]
-            reply["rng"] = rng_state()
+                try:
+                    return {"type": "return", "value": timed(fn, *a, **kw)}
+                except _CellTimeout:
+                    return {"type": "timeout"}
+                except BaseException as e:  # noqa: BLE001 - the learner's exception, described
+                    return _raised(e)
+                finally:
+                    if watch is not None:
+                        tracing(True)
+                        watch.stop(sys.setprofile)
+                        tracing(False)
+            reply = answer(req, fn, invoke, snapshot.normalise)
             reply["hits"] = watch.hits if watch is not None else []
             link.send(reply)
 
@@ -797,10 +793,9 @@ def run_checks(job: dict) -> int:
         for h in hidden.get(step if step is not None else name, []):
             runs.append((f"hidden test, {h.__name__}", h, dict(kwargs)))
         for label, fn, kw in runs:
-            # A named check (the whole agent) runs the package's TD3 beside the learner's, through
-            # the same helpers, so only handing the reference over is caught there, not its use.
-            verdict = attempt(name, "visible" if fn is check else label, fn, args, kw,
-                              ref if step is not None else None)
+            # A named check (the whole agent) runs the package's update beside the learner's
+            # class; the watch tells the check's own calls from the learner's by the caller.
+            verdict = attempt(name, "visible" if fn is check else label, fn, args, kw, ref)
             if verdict is not None:
                 emit({"type": "step", "check": name, "passed": False, "which": label,
                       "message": verdict, "tampered": state["tampered"]})

@@ -70,7 +70,21 @@ def test_reference_code_is_recognised_however_it_is_wrapped_or_cloned():
     for given in (fn, functools.partial(fn), clone, functools.wraps(fn)(lambda *a: fn(*a))):
         assert ref.handed_over(given) == "update.step08_min_target_q"
     assert ref.handed_over(lambda q1_next, q2_next: torch.min(q1_next, q2_next)) is None
-    assert ReferenceCode(14).match(update.polyak_update.__code__) == "update.polyak_update"
+    helper = update.polyak_update  # decorated (torch.no_grad): the package's own code inside
+    assert ReferenceCode(14).match(helper.__wrapped__.__code__) == "update.polyak_update"
+    assert ReferenceCode(14).handed_over(helper) == "update.polyak_update"
+    # the decorator's code is torch's, shared by every decorated function: not the package's
+    assert ReferenceCode(14).match(helper.__code__) is None
+
+
+def test_the_whole_agents_reference_is_the_packages_agent_and_update_not_its_networks():
+    from td3_teach import agent, networks
+    ref = ReferenceCode("agent")
+    assert ref.match(agent.TD3.train.__code__) == "agent.TD3.train"
+    assert ref.match(update.train_step.__code__) == "update.train_step"
+    assert ref.match(update.step13_actor_update.__code__) == "update.step13_actor_update"
+    assert ref.match(networks.make_target.__code__) is None  # notebook 16 may build with them
+    assert ref.match(networks.Actor.forward.__code__) is None
 
 
 def test_data_crosses_probe_and_judge_intact_and_nothing_else_does():

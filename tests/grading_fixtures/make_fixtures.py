@@ -339,6 +339,63 @@ def build_helpers() -> dict[str, object]:
     return subs
 
 
+# Judged checks (grading_judge.REMOTE): the check runs outside the learner's process, so a cell
+# that walks the stack to the grader's frames, replaces every check it finds by a forged pass and
+# empties the hidden checks, changes nothing (tests/test_grading_judge.py).
+JUDGED = Path(__file__).resolve().parent / "judged"
+FORGE = (
+    "\n\nimport sys as _sys\n"
+    "_f = _sys._getframe()\n"
+    "while _f is not None:  # forge: every check the grader holds passes, no hidden checks\n"
+    "    for _name, _v in list(_f.f_locals.items()):\n"
+    "        if isinstance(_v, dict) and any(str(k).startswith('step') for k in _v):\n"
+    "            for _k in [k for k in _v if str(k).startswith('step') and callable(_v[k])]:\n"
+    "                _v[_k] = lambda *a, _k=_k, **k: checks.CheckPassed(int(_k[4:]), 'all good')\n"
+    "        if _name == 'hidden' and isinstance(_v, dict):\n"
+    "            _v.clear()\n"
+    "    _f = _f.f_back\n")
+JUDGED_POINTS = {"04_sample_batch.ipynb": {"step04": 1}, "05_target_action.ipynb": {"step05": 1},
+                 "07_twin_target_q.ipynb": {"step07": 1}, "10_current_q.ipynb": {"step10": 1},
+                 "11_critic_loss.ipynb": {"step11": 1}, "12_critic_update.ipynb": {"step12": 1},
+                 "13_delayed_actor_update.ipynb": {"step13": 2},
+                 "14_15_polyak_averaging.ipynb": {"step14": 2, "step15": 2}}
+# learner -> points per check: the honest control keeps them all, the forger gets none
+EXPECTED_JUDGED = {"control_judged": {c: n for p in JUDGED_POINTS.values() for c, n in p.items()},
+                   "forged_judged": {c: 0 for p in JUDGED_POINTS.values() for c in p}}
+FORGED = {  # notebook -> (the solution's text, the wrong code the forger put in its place)
+    "04_sample_batch.ipynb": ('r = column("r").reshape(-1, 1)', 'r = column("r")'),
+    "05_target_action.ipynb": ("return agent.actor_target(batch.s_next)",
+                               "return agent.actor(batch.s_next)"),
+    "07_twin_target_q.ipynb": ("agent.critic_target(batch.s_next, a_tilde)",
+                               "agent.critic(batch.s_next, a_tilde)"),
+    "10_current_q.ipynb": ("return q1, q2", "return q1.detach(), q2.detach()"),
+    "11_critic_loss.ipynb": ("return F.mse_loss(q1, y) + F.mse_loss(q2, y)",
+                             "return F.mse_loss(q1, y)"),
+    "12_critic_update.ipynb": ("    critic_optimizer.zero_grad()\n    critic_loss.backward()\n"
+                               "    critic_optimizer.step()\n", "    critic_loss.backward()\n"),
+    "13_delayed_actor_update.ipynb": ("actor_loss = -critic.Q1(s, actor(s)).mean()",
+                                      "actor_loss = critic.Q1(s, actor(s)).mean()"),
+    "14_15_polyak_averaging.ipynb": ("target_param.copy_(tau * param + (1 - tau) * target_param)",
+                                     "target_param.copy_(param)"),
+}
+
+
+def build_judged() -> dict[str, object]:
+    subs: dict[str, object] = {}
+    for notebook in JUDGED_POINTS:
+        for learner in EXPECTED_JUDGED:
+            nb = nbformat.read(ROOT / "solutions" / notebook, as_version=4)
+            if learner.startswith("forged"):
+                old, new = FORGED[notebook]
+                cells = [c for c in nb.cells if old in c.source]
+                assert cells, f"{notebook}: the solution changed; update FORGED"
+                for c in cells:
+                    c.source = c.source.replace(old, new)
+                cells[0].source += FORGE
+            subs[f"{learner}/{notebook}"] = nb
+    return subs
+
+
 def write(subs: dict[str, object], out: Path) -> None:
     shutil.rmtree(out, ignore_errors=True)
     for rel, content in subs.items():
@@ -357,6 +414,7 @@ def main() -> None:
     write(build(), OUT)
     write(build_adversarial(), ADVERSARIAL)
     write(build_helpers(), HELPERS)
+    write(build_judged(), JUDGED)
 
 
 if __name__ == "__main__":
