@@ -112,12 +112,14 @@ def _outcome(step: int, fns: list, seed: int) -> str:
 
 
 def _cases():
+    from td3_teach.steps import step as step_info
     for step in sorted(ARGS):
         tests = importlib.import_module(f"test_step_{step:02d}_check")
-        yield pytest.param(step, tests.NB, None, 0, id=f"step{step:02d}-solution")
-        yield pytest.param(step, tests.NB, None, 3, id=f"step{step:02d}-solution-seed3")
+        nb = step_info(step).notebook
+        yield pytest.param(step, nb, None, 0, id=f"step{step:02d}-solution")
+        yield pytest.param(step, nb, None, 3, id=f"step{step:02d}-solution-seed3")
         for name, (replace, _) in tests.MUTATIONS.items():
-            yield pytest.param(step, tests.NB, replace, 0, id=f"step{step:02d}-{name}")
+            yield pytest.param(step, nb, replace, 0, id=f"step{step:02d}-{name}")
 
 
 @pytest.mark.parametrize("step, notebook, replace, seed", list(_cases()))
