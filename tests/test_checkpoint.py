@@ -133,6 +133,23 @@ def test_checkpoint_of_another_env_is_refused(run_dir: Path, tmp_path: Path) -> 
     assert_resume_refused(copy_run(run_dir, tmp_path), "is a run on Pendulum-v1", "MountainCarContinuous-v0")
 
 
+def test_resuming_on_the_default_env_given_explicitly_is_refused(run_dir: Path, tmp_path: Path) -> None:
+    """An env id equal to train's default is still an env given: not "left out"."""
+    assert_resume_refused(copy_run(run_dir, tmp_path), "is a run on Pendulum-v1", "HalfCheetahBulletEnv-v0")
+
+
+def test_cli_resume_with_another_env_is_one_line_and_changes_nothing(run_dir: Path, tmp_path: Path,
+                                                                     capsys) -> None:
+    from td3_teach.cli import main
+
+    run = copy_run(run_dir, tmp_path)
+    before = snapshot(run)
+    assert main(["train", "--resume", str(run), "--env", "HalfCheetahBulletEnv-v0"]) == 2
+    err = capsys.readouterr().err
+    assert "is a run on Pendulum-v1" in err and "drop --env" in err and len(err.strip().splitlines()) == 1
+    assert snapshot(run) == before
+
+
 def test_checkpoint_with_wrong_network_shapes_is_refused(run_dir: Path, tmp_path: Path) -> None:
     run = copy_run(run_dir, tmp_path)
     d = torch.load(run / "checkpoint.pt", weights_only=True)

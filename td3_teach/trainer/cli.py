@@ -19,7 +19,7 @@ from .settings import ENV_CHOICES, RunSettings, runs_dir
 # --------------------------------------------------------------------------------- command line
 def configure(parser: argparse.ArgumentParser) -> None:
     d = RunSettings()
-    parser.add_argument("--env", default=d.env_id,
+    parser.add_argument("--env", default=None,
                         help=f"env id ({d.env_id}; also {', '.join(ENV_CHOICES[1:])} and other "
                              "gymnasium Box-action envs; MuJoCo ones need the [mujoco] extra)")
     parser.add_argument("--steps", type=int, default=None, help=f"total env steps ({d.steps})")
@@ -83,8 +83,11 @@ def run(args: argparse.Namespace) -> int:
         saved = load_training_checkpoint(out / CHECKPOINT_NAME)
         env_id = saved["settings"]["env_id"]
         del saved
+        if args.env is not None and args.env != env_id:  # given, even if it is the default
+            raise InputError(f"--resume {out} is a run on {env_id}; --env {args.env} cannot continue "
+                             "it. Fix: drop --env, or start a new run with --out.")
     else:
-        env_id = args.env
+        env_id = args.env or RunSettings.env_id
         out = Path(args.out) if args.out else runs_dir() / env_id / f"seed{args.seed}"
         if (out / CHECKPOINT_NAME).exists():
             raise SystemExit(f"{out} already holds a run; continue it with --resume {out}, or "

@@ -32,19 +32,25 @@ from .settings import BEST_ACTOR, EVAL_CSV, FINAL_ACTOR, EvalRecord, RunSettings
 
 
 # --------------------------------------------------------------------------------- the loop
-def train(env_id: str = "HalfCheetahBulletEnv-v0", steps: int | None = None, seed: int = 0,
-          out_dir: str | os.PathLike | None = None, *, agent: Any = None,
+def train(env_id: str | None = None, steps: int | None = None, seed: int | None = None,
+          out_dir: str | os.PathLike | None = None, *, settings: RunSettings | None = None, agent: Any = None,
           config: TD3Config | None = None, replay_buffer: ReplayBuffer | None = None,
           actor_cls: type | None = None, critic_cls: type | None = None,
           buffer_cls: type | None = None, explore: Callable[..., np.ndarray] | None = None,
-          start_steps: int = 25_000, expl_noise: float = 0.1, eval_every: int = 5_000,
-          eval_episodes: int = 10, checkpoint_every: int = 10_000, buffer_size: int = 1_000_000,
-          device: str | torch.device | None = None, resume: bool = False,
+          start_steps: int | None = None, expl_noise: float | None = None, eval_every: int | None = None,
+          eval_episodes: int | None = None, checkpoint_every: int | None = None,
+          buffer_size: int | None = None, device: str | torch.device | None = None, resume: bool = False,
           on_eval: Callable[[EvalRecord, list[EvalRecord]], None] | None = None,
           progress: bool = True, stop_at: int | None = None) -> TrainResult:
     """Train TD3 on ``env_id`` for ``steps`` env steps; evaluate, log and checkpoint on the way.
 
+    The run is ``settings`` (a ``RunSettings``; its defaults are the authors') with every one of
+    its fields passed here (``env_id``, ``steps``, ``seed``, ``start_steps``, ``expl_noise``,
+    ``eval_every``, ``eval_episodes``, ``checkpoint_every``, ``buffer_size``) overriding it; a
+    field left at None keeps the settings' value.
+
     Args:
+        settings: the run's settings (``RunSettings()`` when None); on resume, the checkpoint's.
         env_id: a gymnasium id; PyBullet ones (HalfCheetahBulletEnv-v0, HopperBulletEnv-v0,
             Walker2DBulletEnv-v0, AntBulletEnv-v0), MuJoCo ones (HalfCheetah-v5, Hopper-v5,
             Walker2d-v5, Ant-v5, ...; the [mujoco] extra) or classic ones (Pendulum-v1).
@@ -96,7 +102,7 @@ def train(env_id: str = "HalfCheetahBulletEnv-v0", steps: int | None = None, see
             saved = load_training_checkpoint(ckpt_file, "cpu")  # raises CheckpointError
     if saved is not None:
         settings = RunSettings.from_dict(saved["settings"])
-        if env_id != settings.env_id and env_id != RunSettings.env_id:
+        if env_id is not None and env_id != settings.env_id:  # given, even if it is the default
             raise CheckpointError(f"{ckpt_file} is a run on {settings.env_id}; resuming it on "
                                   f"{env_id} is not possible. Drop --env or pick another --out.")
         if steps is not None:
@@ -104,10 +110,10 @@ def train(env_id: str = "HalfCheetahBulletEnv-v0", steps: int | None = None, see
             RunSettings(**{**asdict(settings), "steps": settings.steps})  # refuse steps < 1
         config = TD3Config.from_dict(saved["agent"]["meta"]["config"])
     else:
-        settings = RunSettings(env_id=env_id, steps=int(RunSettings.steps if steps is None else steps), seed=int(seed),
-                               start_steps=int(start_steps), expl_noise=float(expl_noise),
-                               eval_every=int(eval_every), eval_episodes=int(eval_episodes),
-                               checkpoint_every=int(checkpoint_every), buffer_size=int(buffer_size))
+        given = dict(env_id=env_id, steps=steps, seed=seed, start_steps=start_steps,
+                     expl_noise=expl_noise, eval_every=eval_every, eval_episodes=eval_episodes,
+                     checkpoint_every=checkpoint_every, buffer_size=buffer_size)
+        settings = (settings or RunSettings()).with_overrides(**given)
     s = settings
 
     # Seed everything first, so network initialisation is reproducible; resume overwrites

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +69,17 @@ class RunSettings(FromDict):
             if getattr(self, name) < 0:
                 raise InputError(f"{name} must be >= 0; got {getattr(self, name)}. Fix: pass 0 "
                                  f"or more (--{name.replace('_', '-')}).")
+
+    def with_overrides(self, **overrides: Any) -> RunSettings:
+        """A copy with each override that is not None, converted to its field's type (and
+        checked: ``steps=0`` raises)."""
+        kinds = {f.name: f.type for f in fields(self)}
+        unknown = sorted(set(overrides) - set(kinds))
+        if unknown:
+            raise TypeError(f"RunSettings has no field {', '.join(unknown)}.")
+        cast = {"int": int, "float": float, "str": str}
+        given = {k: cast[str(kinds[k])](v) for k, v in overrides.items() if v is not None}
+        return replace(self, **given)
 
 
 
