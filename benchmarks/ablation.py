@@ -26,8 +26,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 from td3_teach.overestimation import ABLATION, VARIANTS
 
 _spec = importlib.util.spec_from_file_location(

@@ -89,9 +89,10 @@ def measure(setting: str, situation: str, batch: int, seconds: float) -> float:
 
 
 def package_choice() -> dict:
-    """What ``import td3_teach`` sets (before torch), read from a fresh process."""
+    """What ``td3_teach.short_spin()`` sets (before torch, as the CLI and notebooks call it),
+    read from a fresh process."""
     env = {k: v for k, v in os.environ.items() if k not in OPENMP_VARS}
-    code = ("import os, td3_teach, json; "
+    code = ("import os, td3_teach, json; td3_teach.short_spin(); "
             f"print(json.dumps({{k: os.environ.get(k) for k in {OPENMP_VARS!r}}}))")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                          check=True, cwd=ROOT)

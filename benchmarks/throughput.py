@@ -37,8 +37,11 @@ import tracemalloc
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, installed or not
-# td3_teach before torch, as the CLI and notebooks do: its OpenMP setting (see td3_teach/__init__.py)
-# only takes effect then, and every implementation below runs under it alike.
+# td3_teach's short OpenMP spin before torch, as the CLI and notebooks do (td3_teach/openmp.py):
+# it only takes effect then, and every implementation below runs under it alike.
+import td3_teach  # noqa: E402, I001
+
+td3_teach.short_spin()
 from td3_teach import TD3, ReplayBuffer  # noqa: E402, I001
 
 import numpy as np  # noqa: E402

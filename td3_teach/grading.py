@@ -645,7 +645,7 @@ def prepare_out(out: Path) -> Path:
                            "run's results).")
     if out.is_dir():
         try:
-            extra = sorted(e.name for e in out.iterdir()) 
+            extra = sorted(e.name for e in out.iterdir())
         except OSError as e:
             raise GradingError(f"--out {out} cannot be read ({e.strerror}). Fix: pick another "
                                "folder.") from None
