@@ -372,6 +372,9 @@ class Snapshot:
         self.classes: dict[type, dict] = {}
         self.functions: dict[types.FunctionType, tuple] = {}
         self.sysmods: dict[str, types.ModuleType] = {}
+        import td3_teach
+        for export in td3_teach.__all__:  # lazy exports (PEP 562) are cached on first use: load
+            getattr(td3_teach, export)    # them now, so a learner's first td3_teach.Batch is no "addition"
         for name, mod in list(sys.modules.items()):
             if mod is None:
                 continue
