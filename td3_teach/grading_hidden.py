@@ -21,7 +21,7 @@ from typing import Callable
 
 import torch
 
-from .checks._core import CheckFailed, as_tensor, call_learner, expect_close, expect_shape
+from .checks.api import CheckFailed, as_tensor, call_learner, expect_close, expect_shape
 
 
 # --------------------------------------------------------------------------- step 8

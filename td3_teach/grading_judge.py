@@ -35,7 +35,7 @@ nothing from the probe is ever executed or imported):
   whose sum has exactly those gradients, and which, like the original, saves the parameters
   (a parameter changed in place before ``backward()`` fails it, as it fails the original);
 * the learner's function, besides its name and signature, as the names its code uses
-  (``checks._update_helpers.CodeFacts``), for the checks that say *which* mistake a wrong
+  (``checks._code_facts.CodeFacts``), for the checks that say *which* mistake a wrong
   result is (``step()`` before ``backward()``, ``.copy_ = ...``, using ``actor_target``).
 
 What the probe reports about the learner's code is still the learner's process speaking: it can
@@ -644,7 +644,7 @@ def describe(fn: Any) -> dict:
     """What the judge's stand-in needs to look like the learner's function to a check: its
     name, its signature, and its code as data (``CodeFacts``: the names it uses, for the checks
     that say *which* mistake a wrong result is)."""
-    from .checks._update_helpers import CodeFacts
+    from .checks._code_facts import CodeFacts
 
     try:
         params = [{"name": p.name, "kind": int(p.kind), "default": p.default is not p.empty}
@@ -751,7 +751,7 @@ class Remote:
         self.__name__ = self.__qualname__ = info.get("name") or "learner_function"
         self.__doc__ = None
         if info.get("code") is not None:
-            from .checks._update_helpers import CodeFacts
+            from .checks._code_facts import CodeFacts
             self.__code__ = CodeFacts.from_data(info["code"])
         if info.get("params") is not None:
             self.__signature__ = inspect.Signature([

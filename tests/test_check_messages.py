@@ -21,7 +21,8 @@ from solution_code import solution_code_in
 
 CHECKS = Path(checks.__file__).parent
 HELPERS = {"_core.py": tuple(range(1, 16)), "_networks.py": (2, 3), "_polyak.py": (14, 15),
-           "_update_helpers.py": tuple(range(4, 16)), "_seeded.py": (), "_stand_in_agent.py": (),
+           "_update_helpers.py": tuple(range(4, 16)), "_code_facts.py": tuple(range(4, 16)),
+           "_seeded.py": (), "api.py": (), "_stand_in_agent.py": (),
            # the whole-agent and bug-hunt checks: the answers are notebook 16's class and 17's fixes
            "agent.py": ("16_your_td3.ipynb",), "_agent_reference.py": ("16_your_td3.ipynb",),
            "_lecture_bugs.py": ("16_your_td3.ipynb", "17_bug_hunt.ipynb"),

@@ -230,7 +230,7 @@ def test_a_results_gradient_crosses_as_the_gradient_of_its_sum():
 
 
 def test_the_learners_code_crosses_as_the_names_it_uses():
-    from td3_teach.checks._update_helpers import count_uses, first_use, names_used
+    from td3_teach.checks._code_facts import count_uses, first_use, names_used
 
     def update(critic_optimizer, critic_loss):
         critic_loss.backward()

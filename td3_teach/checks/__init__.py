@@ -32,7 +32,9 @@ from .exploration import exploration
 from ._pictures import for_the_picture
 
 # Every check runs inside the guard (_guard.py): torch's global settings are set for it, put back
-# after it, and a learner function that leaves them changed fails its check.
+# after it, and a learner function that leaves them changed fails its check. The guard is put on
+# here, once for every check; the check modules do not guard themselves. Helpers for writing a
+# check outside this package (the grader's hidden checks): ``td3_teach.checks.api``.
 from ._guard import guarded as _guarded
 
 step01, step02, step03, step04, step05, step06, step07, step08 = (

@@ -11,8 +11,9 @@ import torch
 from torch import nn
 
 from ._core import CheckFailed, expect_close, require_callable
-from ._update_helpers import assigns_attribute, call_update, changed, close, generator, seeded, \
-    sizes, snapshot
+from ._code_facts import assigns_attribute
+from ._seeded import input_generator, seeded, sizes
+from ._update_helpers import call_update, changed, close, snapshot
 from ..networks import Actor, Critic, make_target
 
 COPY_BUG = ("the lecture's `target_param.data.copy_ = tau * param.data + (1 - tau) * "
@@ -23,7 +24,7 @@ EVERY_ITERATION_BUG = ("the lecture's loop: steps 14 and 15 sat outside `if it %
 
 def draw_tau(seed: int, step: int) -> float:
     """A tau far from 0.5 (so swapping tau and 1 - tau shows) and from the default 0.005."""
-    g = generator(seed, step)
+    g = input_generator(seed, step)
     return round(0.05 + 0.3 * float(torch.rand(1, generator=g)), 3)
 
 
@@ -45,7 +46,7 @@ def check_polyak(step: int, fn: Callable, fn_name: str, args: list[str], net_cls
     require_callable(step, fn, fn_name, args)
     sz = sizes(seed)
     tau = draw_tau(seed, step)
-    g = generator(seed, 100 + step)
+    g = input_generator(seed, 100 + step)
     online_name, target_name = args[0], args[1]
     for style in ("package", "lecture"):
         with seeded(seed):
@@ -148,7 +149,7 @@ def check_delayed(step: int, fn: Callable, seed: int) -> str:
     ``train_step``), actor first, then the targets toward the NEW actor; the critic never."""
     require_callable(step, fn, "delayed_updates", ["agent", "s", "iteration", "policy_freq", "tau"])
     sz = sizes(seed)
-    g = generator(seed, 200 + step)
+    g = input_generator(seed, 200 + step)
     policy_freq = 2 + int(torch.randint(0, 2, (1,), generator=g))
     tau = draw_tau(seed + 1, step)
     with seeded(seed):

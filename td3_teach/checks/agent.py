@@ -34,7 +34,8 @@ from ._agent_reference import NETS, OPTIMIZERS, Hyper, Variant, iteration
 from ._core import CheckFailed, CheckPassed, LearnerCodeError
 from ._lecture_bugs import BUGS, TYPO_BUGS
 from ._seeded import seeded
-from ._update_helpers import assigns_attribute, call_update
+from ._code_facts import assigns_attribute
+from ._update_helpers import call_update
 from ..networks import Actor, Critic
 from ..replay_buffer import Batch
 

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from ._core import CheckFailed, CheckPassed, LearnerCodeError, call_learner, require_callable
-from ._seeded import randint, seeded, sizes
+from ._seeded import randint, seeded, size_generator
 
 STEP = 1
 NAMES = ("s", "s_next", "a", "r", "terminated")
@@ -379,7 +379,7 @@ def step01(ReplayBuffer: Any, store_step: Callable | None = None, seed: int = 0)
     flag. ``seed`` varies the sizes (graders use other seeds).
     """
     _require_class(ReplayBuffer)
-    g = sizes(seed, salt=STEP)
+    g = size_generator(seed, salt=STEP)
     S, A, M = randint(g, 2, 7), randint(g, 1, 4), randint(g, 6, 13)
     with seeded(seed):
         buf = call_learner(STEP, f"ReplayBuffer({S}, {A}, max_size={M})", ReplayBuffer, S, A,

@@ -12,7 +12,7 @@ from .. import networks
 from ._core import (CheckFailed, CheckPassed, LearnerCodeError, as_tensor, call_learner,
                     expect_close, expect_shape, require_callable)
 from ._networks import build, grads_of, require_linears, require_module_class
-from ._seeded import randint, seeded, sizes
+from ._seeded import randint, seeded, size_generator
 
 STEP = 2
 AFTER = ("the lecture wrote `x = self.layer_3(x) * torch.tanh(self.max_action)`: tanh of a "
@@ -235,7 +235,7 @@ def step02(Actor: Any, make_target: Callable | None = None, seed: int = 0) -> Ch
     and, if given, ``make_target(net)`` (an exact, independent, frozen copy, for any network).
     ``seed`` varies the sizes and max_action (graders use other seeds)."""
     require_module_class(STEP, Actor, "Actor", ["state_dim", "action_dim", "max_action"])
-    g = sizes(seed, salt=STEP)
+    g = size_generator(seed, salt=STEP)
     S, A, B = randint(g, 3, 10), randint(g, 2, 6), randint(g, 4, 12)
     max_action = MAX_ACTIONS[randint(g, 0, len(MAX_ACTIONS) - 1)]
     with seeded(seed):

@@ -12,7 +12,7 @@ from .. import networks
 from ._core import (CheckFailed, CheckPassed, LearnerCodeError, as_tensor, call_learner,
                     expect_close, expect_shape)
 from ._networks import build, grads_of, require_linears, require_module_class
-from ._seeded import randint, seeded, sizes
+from ._seeded import randint, seeded, size_generator
 
 STEP = 3
 AFTER = ("the lecture's first listing ended each head with `nn.Linear(300, action_dim)`: "
@@ -109,7 +109,7 @@ def step03(Critic: Any, seed: int = 0) -> CheckPassed:  # noqa: N803
     (state_dim + action_dim) -> 400 -> 300 -> 1 ReLU heads, and ``Q1(s, a)`` = head 1 alone.
     ``seed`` varies the sizes (graders use other seeds)."""
     require_module_class(STEP, Critic, "Critic", ["state_dim", "action_dim"], methods=("forward", "Q1"))
-    g = sizes(seed, salt=STEP)
+    g = size_generator(seed, salt=STEP)
     S, A, B = randint(g, 3, 10), randint(g, 2, 5), randint(g, 4, 12)
     if S == A:
         S += 1

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from ._core import CheckFailed, CheckPassed, LearnerCodeError, call_learner, require_callable
-from ._seeded import randint, seeded, sizes
+from ._seeded import randint, seeded, size_generator
 
 STEP = 4
 NAMES = ("s", "s_next", "a", "r", "terminated")
@@ -163,7 +163,7 @@ def step04(step04_sample_batch: Callable, seed: int = 0) -> CheckPassed:
     ``seed`` varies the sizes (graders use other seeds)."""
     fn = step04_sample_batch
     require_callable(STEP, fn, "step04_sample_batch", ["memory", "size", "batch_size", "device"])
-    g = sizes(seed, salt=STEP)
+    g = size_generator(seed, salt=STEP)
     S, A, M = randint(g, 2, 7), randint(g, 1, 4), randint(g, 12, 30)
     n = randint(g, M // 2, M - 2)
     B = randint(g, 3, n - 1)

@@ -10,7 +10,7 @@ import torch
 from ._core import CheckFailed, CheckPassed, as_tensor, call_learner, expect_close, expect_shape, \
     require_callable
 from ._predictions import check_inputs
-from ._seeded import randint, seeded, sizes
+from ._seeded import randint, seeded, size_generator
 from ._stand_in_agent import StandInAgent, stand_in_batch
 
 STEP = 5
@@ -37,7 +37,7 @@ def step05(step05_target_action: Callable, step05_prediction: Callable | None = 
     change a'."""
     fn = step05_target_action
     require_callable(STEP, fn, "step05_target_action", ["agent", "batch"])
-    g = sizes(seed, salt=STEP)
+    g = size_generator(seed, salt=STEP)
     S, A, B = randint(g, 2, 9), randint(g, 1, 4), randint(g, 4, 20)
     max_action = MAX_ACTIONS[randint(g, 0, len(MAX_ACTIONS) - 1)]
     with seeded(seed):

@@ -14,7 +14,7 @@ import torch
 from .. import update
 from ._core import CheckFailed, CheckPassed, LearnerCodeError, as_tensor, call_learner, \
     expect_close, expect_shape, require_callable
-from ._seeded import randint, seeded, sizes
+from ._seeded import randint, seeded, size_generator
 
 STEP = 6
 AFTER = ("the lecture's version has all the classic slips: `normal_0` (a typo for `normal_`), "
@@ -165,7 +165,7 @@ def step06(step06_target_policy_noise: Callable, seed: int = 0) -> CheckPassed:
     fn = step06_target_policy_noise
     require_callable(STEP, fn, "step06_target_policy_noise",
                      ["a_next", "max_action", "policy_noise", "noise_clip"])
-    g = sizes(seed, salt=STEP)
+    g = size_generator(seed, salt=STEP)
     B, A = randint(g, 4, 20), randint(g, 2, 5)
     m = MAX_ACTIONS[randint(g, 0, len(MAX_ACTIONS) - 1)]
     sigma, c = (0.1, 0.2, 0.3)[randint(g, 0, 2)], (0.4, 0.5, 0.6)[randint(g, 0, 2)]

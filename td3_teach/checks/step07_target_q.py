@@ -9,7 +9,7 @@ import torch
 from ._core import CheckFailed, CheckPassed, as_tensor, call_learner, expect_close, expect_shape, \
     require_callable
 from ._predictions import check_inputs
-from ._seeded import randint, seeded, sizes
+from ._seeded import randint, seeded, size_generator
 from ._stand_in_agent import StandInAgent, stand_in_batch
 
 STEP = 7
@@ -35,7 +35,7 @@ def step07(step07_target_q: Callable, step07_prediction: Callable | None = None,
     the notebook's prediction: which inputs change (Q1', Q2')."""
     fn = step07_target_q
     require_callable(STEP, fn, "step07_target_q", ["agent", "batch", "a_tilde"])
-    g = sizes(seed, salt=STEP)
+    g = size_generator(seed, salt=STEP)
     S, A, B = randint(g, 2, 9), randint(g, 1, 4), randint(g, 4, 20)
     if S == A:
         S += 1

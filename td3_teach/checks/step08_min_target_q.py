@@ -9,6 +9,7 @@ import torch
 from ._core import CheckPassed, CheckFailed, as_tensor, call_learner, expect_close, expect_shape, \
     require_callable
 from ._predictions import check_value
+from ._seeded import randint, seeded, size_generator
 
 STEP = 8
 
@@ -21,12 +22,14 @@ def step08(step08_min_target_q: Callable, step08_prediction: Callable | None = N
     batches with the same mean target values gets the larger mean target after step 8."""
     fn = step08_min_target_q
     require_callable(STEP, fn, "step08_min_target_q", ["q1_next", "q2_next"])
-    g = torch.Generator().manual_seed(seed)
-    B = 5 + int(torch.randint(0, 60, (1,), generator=g))
+    g = size_generator(seed)  # salt 0: the sizes and values step 8 has always drawn for a seed
+    B = randint(g, 5, 64)
     q1, q2 = torch.randn(B, 1, generator=g) * 10, torch.randn(B, 1, generator=g) * 10
     q1[0], q2[0] = 1.0, 2.0    # Q1 smaller on row 0
     q1[1], q2[1] = 3.0, -4.0   # Q2 smaller on row 1
-    out = call_learner(STEP, "step08_min_target_q(q1_next, q2_next)", fn, q1.clone(), q2.clone())
+    with seeded(seed):
+        out = call_learner(STEP, "step08_min_target_q(q1_next, q2_next)", fn, q1.clone(),
+                           q2.clone())
     out = as_tensor(STEP, out, "the result")
     if out.numel() == 1:
         raise CheckFailed(STEP, f"The result is a single number ({out.item():.3g}); expected one "
@@ -62,8 +65,10 @@ def step08(step08_min_target_q: Callable, step08_prediction: Callable | None = N
         # Batch A: the two target critics agree; batch B: they disagree, with the same mean.
         qa = torch.full((2, 1), 2.0)
         qb1, qb2 = torch.tensor([[0.0], [4.0]]), torch.tensor([[4.0], [0.0]])
-        ya = call_learner(STEP, "step08_min_target_q on batch A", fn, qa.clone(), qa.clone()).mean()
-        yb = call_learner(STEP, "step08_min_target_q on batch B", fn, qb1, qb2).mean()
+        with seeded(seed):
+            ya = call_learner(STEP, "step08_min_target_q on batch A", fn, qa.clone(),
+                              qa.clone()).mean()
+            yb = call_learner(STEP, "step08_min_target_q on batch B", fn, qb1, qb2).mean()
         answer = "A" if ya > yb + 1e-6 else "B" if yb > ya + 1e-6 else "same"
         predicted = check_value(
             STEP, step08_prediction, "which batch gets the larger mean target", answer,

@@ -8,7 +8,8 @@ import numpy as np
 import torch
 
 from ._core import CheckFailed, CheckPassed, as_tensor, expect_close, expect_shape, require_callable
-from ._update_helpers import call_update, close, generator, guarded, sizes
+from ._seeded import input_generator, sizes
+from ._update_helpers import call_update, close
 from ._predictions import check_value
 from .. import update
 
@@ -22,7 +23,6 @@ DONE_BUG = ("the lecture's `done`: gym's old single flag, which also said 'done'
             " merging gymnasium's two flags into one repeats it")
 
 
-@guarded(STEP)
 def step09(step09_bellman_target: Callable, terminal_flag: Callable | None = None,
            step09_prediction: Callable | None = None, seed: int = 0) -> CheckPassed:
     """Check ``step09_bellman_target(r, terminated, q_next_min, gamma) -> y (B, 1)`` and, when
@@ -35,7 +35,7 @@ def step09(step09_bellman_target: Callable, terminal_flag: Callable | None = Non
     if terminal_flag is not None:
         require_callable(STEP, terminal_flag, "terminal_flag", ["terminated", "truncated"])
     B = sizes(seed).B
-    g = generator(seed, STEP)
+    g = input_generator(seed, STEP)
     gamma = round(0.8 + 0.15 * float(torch.rand(1, generator=g)), 3)  # never the default 0.99
     r = torch.randn(B, 1, generator=g) * 2
     terminated = (torch.rand(B, 1, generator=g) < 0.3).float()

@@ -8,8 +8,9 @@ import torch
 
 from ._core import CheckFailed, CheckPassed, as_tensor, expect_close, expect_shape, require_callable
 from ._predictions import check_inputs
-from ._update_helpers import call_update, changed, close, fail_if_uses, generator, guarded, \
-    seeded, sizes, snapshot
+from ._code_facts import fail_if_uses
+from ._seeded import input_generator, seeded, sizes
+from ._update_helpers import call_update, changed, close, snapshot
 from ..networks import Critic
 
 STEP = 10
@@ -32,7 +33,6 @@ _ACTOR = ("Step 10 values the action that was actually taken, `a`, stored in the
 FORBIDDEN = {"critic_target": _TARGET, "actor_target": _ACTOR, "actor": _ACTOR}
 
 
-@guarded(STEP)
 def step10(step10_current_q: Callable, step10_prediction: Callable | None = None,
            seed: int = 0) -> CheckPassed:
     """Check ``step10_current_q(critic, s, a) -> (q1, q2)``, each (B, 1), with gradients into the
@@ -46,7 +46,7 @@ def step10(step10_current_q: Callable, step10_prediction: Callable | None = None
     B = sz.B
     with seeded(seed):
         critic = Critic(sz.state_dim, sz.action_dim)
-    g = generator(seed, STEP)
+    g = input_generator(seed, STEP)
     s = torch.randn(B, sz.state_dim, generator=g)
     a = (torch.rand(B, sz.action_dim, generator=g) * 2 - 1) * sz.max_action
     s_in, a_in = s.clone(), a.clone()

@@ -9,7 +9,8 @@ import torch
 import torch.nn.functional as F
 
 from ._core import CheckFailed, CheckPassed, as_tensor, expect_close, require_callable
-from ._update_helpers import call_update, close, generator, guarded, sizes
+from ._seeded import input_generator, sizes
+from ._update_helpers import call_update, close
 from .. import update
 
 STEP = 11
@@ -18,14 +19,13 @@ AFTER = ("the package computes y under `torch.no_grad()` (step 9) and its `step1
          "own either way.")
 
 
-@guarded(STEP)
 def step11(step11_critic_loss: Callable, seed: int = 0) -> CheckPassed:
     """Check ``step11_critic_loss(q1, q2, y) -> scalar``: the sum of both critics' mean squared
     errors against the same y, gradients into q1 and q2 and none into y. ``seed`` varies the batch."""
     fn = step11_critic_loss
     require_callable(STEP, fn, "step11_critic_loss", ["q1", "q2", "y"])
     B = sizes(seed).B
-    g = generator(seed, STEP)
+    g = input_generator(seed, STEP)
     y0 = torch.randn(B, 1, generator=g) * 3
     q1_0 = y0 + torch.randn(B, 1, generator=g)
     q2_0 = y0 + 2 * torch.randn(B, 1, generator=g)

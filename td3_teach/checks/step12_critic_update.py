@@ -9,8 +9,9 @@ import torch
 import torch.nn.functional as F
 
 from ._core import CheckFailed, CheckPassed, require_callable
-from ._update_helpers import call_update, changed, close, count_uses, first_use, generator, \
-    guarded, names_used, seeded, sizes, snapshot
+from ._code_facts import count_uses, first_use, names_used
+from ._seeded import input_generator, seeded, sizes
+from ._update_helpers import call_update, changed, close, snapshot
 from .. import update
 from ..networks import Actor, Critic
 
@@ -31,7 +32,6 @@ def _loss(critic: Critic, s: torch.Tensor, a: torch.Tensor, y: torch.Tensor) -> 
     return F.mse_loss(q1, y) + F.mse_loss(q2, y)
 
 
-@guarded(STEP)
 def step12(step12_critic_update: Callable, seed: int = 0) -> CheckPassed:
     """Check ``step12_critic_update(critic_optimizer, critic_loss)``: after the call the critic has
     moved by exactly one optimizer step on this loss's gradient, whatever gradients were lying on
@@ -46,7 +46,7 @@ def step12(step12_critic_update: Callable, seed: int = 0) -> CheckPassed:
     reference = copy.deepcopy(critic)
     opt = torch.optim.SGD(critic.parameters(), lr=LR)
     opt_ref = torch.optim.SGD(reference.parameters(), lr=LR)
-    g = generator(seed, STEP)
+    g = input_generator(seed, STEP)
 
     # Leftover gradients on the critic, as the actor's loss of the last delayed iteration leaves
     # them when the critic is not frozen (the lecture's code, and the authors').

@@ -8,8 +8,9 @@ from typing import Callable
 import torch
 
 from ._core import CheckFailed, CheckPassed, as_tensor, expect_close, require_callable
-from ._update_helpers import call_update, changed, close, fail_if_uses, generator, guarded, \
-    names_used, seeded, sizes, snapshot
+from ._code_facts import fail_if_uses, names_used
+from ._seeded import input_generator, seeded, sizes
+from ._update_helpers import call_update, changed, close, snapshot
 from .. import update
 from ..networks import Actor, Critic
 
@@ -34,7 +35,6 @@ def _q1_of_policy(actor: Actor, critic: Critic, s: torch.Tensor) -> torch.Tensor
         return critic.Q1(s, actor(s)).mean()
 
 
-@guarded(STEP)
 def step13(step13_actor_update: Callable, seed: int = 0) -> CheckPassed:
     """Check ``step13_actor_update(actor, critic, actor_optimizer, s) -> actor loss``: the loss is
     -mean Q1(s, actor(s)), the actor takes one optimizer step on it (leftover gradients cleared),
@@ -50,7 +50,7 @@ def step13(step13_actor_update: Callable, seed: int = 0) -> CheckPassed:
     actor_ref, critic_ref = copy.deepcopy(actor), copy.deepcopy(critic)
     opt = torch.optim.Adam(actor.parameters(), lr=LR)
     opt_ref = torch.optim.Adam(actor_ref.parameters(), lr=LR)
-    g = generator(seed, STEP)
+    g = input_generator(seed, STEP)
     s = torch.randn(sz.B, sz.state_dim, generator=g)
     # Leftover gradients on the actor, from some earlier backward (e.g. the last actor update
     # when the optimizer does not clear them with set_to_none).

@@ -7,7 +7,6 @@ from typing import Callable
 
 from ._core import CheckPassed
 from ._polyak import check_polyak
-from ._update_helpers import guarded
 from ..networks import Actor
 
 STEP = 14
@@ -19,7 +18,6 @@ AFTER = ("the lecture's notes wrote `target_param.data.copy_ = tau * param.data 
          "iteration.")
 
 
-@guarded(STEP)
 def step14(step14_update_actor_target: Callable, seed: int = 0) -> CheckPassed:
     """Check ``step14_update_actor_target(actor, actor_target, tau)``: every parameter of the
     target moves tau of the way toward the actor's, the actor does not move, and nothing is

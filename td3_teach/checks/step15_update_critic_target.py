@@ -6,7 +6,6 @@ from typing import Callable
 
 from ._core import CheckPassed
 from ._polyak import check_delayed, check_polyak
-from ._update_helpers import guarded
 from ..networks import Critic
 
 STEP = 15
@@ -16,7 +15,6 @@ AFTER = ("the lecture's listing put steps 14 and 15 OUTSIDE the `if` on the poli
          "iteration counter.")
 
 
-@guarded(STEP)
 def step15(step15_update_critic_target: Callable, delayed_updates: Callable | None = None,
            seed: int = 0) -> CheckPassed:
     """Check ``step15_update_critic_target(critic, critic_target, tau)`` like step 14 (both heads'
