@@ -15,17 +15,14 @@ from __future__ import annotations
 
 import argparse
 import csv
-import importlib.util
 import json
 import sys
 from pathlib import Path
 
 from td3_teach.overestimation import RECORD_FIELDS, run_settings
 
-_spec = importlib.util.spec_from_file_location(
-    "bench_overestimation", Path(__file__).resolve().parent / "overestimation.py")
-bench = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(bench)
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/, for its shared options
+import overestimation as bench  # noqa: E402  (benchmarks/overestimation.py)
 
 
 def main(argv: list[str] | None = None) -> int:
