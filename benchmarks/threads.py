@@ -13,7 +13,9 @@ per iteration) in a fresh process per setting, in three situations:
 Settings (each set in the environment before torch starts, which is the only time OpenMP reads
 it): 1 thread; 2 threads with libgomp's default (spin a while, then sleep); 2 threads with
 ``OMP_WAIT_POLICY=PASSIVE`` (sleep at once); 2 threads with ``GOMP_SPINCOUNT=1000`` (spin
-briefly). The package's own choice is printed with the figures.
+briefly); and the package's default, what ``td3_teach.steady_threads()`` sets (the CLI and the
+training notebooks call it first): half the cores, at most 4, with the short spin. The last lines
+say whether that default is ever slower than 1 thread (the no-collapse target of issue 18).
 
     python benchmarks/threads.py             # about 3 minutes on 2 cores
     python benchmarks/threads.py --seconds 1 # quicker, noisier
@@ -23,6 +25,7 @@ briefly). The package's own choice is printed with the figures.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import statistics
@@ -32,11 +35,14 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+DEFAULT = "td3_teach default (steady_threads)"
+NOT_SLOWER = 0.95  # default/1-thread at or above this counts as "not slower" (noise is ~ +-5 %)
 SETTINGS = {  # name -> (torch threads, environment)
     "1 thread": (1, {}),
     "2 threads, spin (libgomp default)": (2, {}),
     "2 threads, OMP_WAIT_POLICY=PASSIVE": (2, {"OMP_WAIT_POLICY": "PASSIVE"}),
     "2 threads, GOMP_SPINCOUNT=1000": (2, {"GOMP_SPINCOUNT": "1000"}),
+    DEFAULT: (0, None),  # 0: torch's count from the environment steady_threads() wrote
 }
 OPENMP_VARS = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "OMP_NUM_THREADS", "KMP_BLOCKTIME")
 
@@ -47,7 +53,8 @@ def worker(threads: int, batch: int, seconds: float) -> None:
     sys.path.insert(0, str(ROOT))
     from benchmarks.throughput import make_learners
 
-    torch.set_num_threads(threads)
+    if threads:
+        torch.set_num_threads(threads)
     train = make_learners(5_000)["td3_teach"]
     train(10, batch)
     done, t0 = 0, time.perf_counter()
@@ -60,7 +67,7 @@ def worker(threads: int, batch: int, seconds: float) -> None:
 def start(setting: str, batch: int, seconds: float) -> subprocess.Popen:
     threads, extra = SETTINGS[setting]
     env = {k: v for k, v in os.environ.items() if k not in OPENMP_VARS}
-    env.update(extra)
+    env.update(package_choice() if extra is None else extra)
     cmd = [sys.executable, __file__, "--worker", str(threads), "--batch", str(batch),
            "--seconds", str(seconds)]
     return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, text=True, cwd=ROOT)
@@ -88,11 +95,12 @@ def measure(setting: str, situation: str, batch: int, seconds: float) -> float:
     return min(rate(p) for p in pair)
 
 
+@functools.lru_cache(maxsize=1)
 def package_choice() -> dict:
-    """What ``td3_teach.short_spin()`` sets (before torch, as the CLI and notebooks call it),
+    """What ``td3_teach.steady_threads()`` sets (before torch, as the CLI and notebooks call it),
     read from a fresh process."""
     env = {k: v for k, v in os.environ.items() if k not in OPENMP_VARS}
-    code = ("import os, td3_teach, json; td3_teach.short_spin(); "
+    code = ("import os, td3_teach, json; td3_teach.steady_threads(); "
             f"print(json.dumps({{k: os.environ.get(k) for k in {OPENMP_VARS!r}}}))")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                          check=True, cwd=ROOT)
@@ -131,7 +139,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'setting':<36}" + "".join(f"{s:>12}" for s in situations))
     for setting, row in result["updates_per_s"].items():
         print(f"{setting:<36}" + "".join(f"{row[s]:>12.1f}" for s in situations))
-    print(f"import td3_teach (before torch) sets: {result['td3_teach_sets'] or 'nothing'}")
+    print(f"td3_teach.steady_threads() (before torch) sets: {result['td3_teach_sets'] or 'nothing'}")
+    one, ours = result["updates_per_s"]["1 thread"], result["updates_per_s"][DEFAULT]
+    for situation in situations:
+        ratio = ours[situation] / one[situation]
+        verdict = "met" if ratio >= NOT_SLOWER else "NOT met"
+        print(f"target: default not slower than 1 thread, {situation}: {ratio:.2f}x 1 thread: {verdict}")
     return 0
 
 

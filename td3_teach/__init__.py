@@ -4,9 +4,9 @@ The 15 steps are listed in ``td3_teach.steps.STEPS``; each lives in the module t
 step 1 ``replay_buffer``, steps 2-3 ``networks``, steps 4-15 ``update``.
 
 Importing the package is light and changes nothing: the names below are imported on first use
-(PEP 562), so ``import td3_teach`` and ``td3-teach --help`` do not load torch. To make torch's idle
-threads spin only briefly, call ``td3_teach.short_spin()`` before torch is imported
-(``td3_teach/openmp.py`` says why).
+(PEP 562), so ``import td3_teach`` and ``td3-teach --help`` do not load torch. To give torch
+half the cores and make its idle threads spin only briefly, call ``td3_teach.steady_threads()``
+before torch is imported (``td3_teach/openmp.py`` says why).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ _EXPORTS = {
     "seed_everything": "seeding",
     "STEPS": "steps",
     "short_spin": "openmp",
+    "steady_threads": "openmp",
 }
 
 if TYPE_CHECKING:  # what type checkers and editors see
@@ -33,13 +34,13 @@ if TYPE_CHECKING:  # what type checkers and editors see
     from .config import TD3Config
     from .device import pick_device
     from .networks import Actor, Critic
-    from .openmp import short_spin
+    from .openmp import short_spin, steady_threads
     from .replay_buffer import Batch, ReplayBuffer
     from .seeding import seed_everything
     from .steps import STEPS
 
 __all__ = ["TD3", "TD3Config", "Actor", "Critic", "ReplayBuffer", "Batch", "STEPS",
-           "seed_everything", "pick_device", "short_spin"]
+           "seed_everything", "pick_device", "short_spin", "steady_threads"]
 __version__ = "0.1.0"
 
 

@@ -3,9 +3,10 @@
 A module listed in COMMANDS provides ``configure(parser)`` (adds its arguments) and
 ``run(args) -> int`` (does the work, returns the exit code). Modules are imported only when their
 command runs, so ``td3-teach --help`` is instant (torch is not loaded) and one broken module never
-hides the others. Before any command module is imported, ``openmp.short_spin()`` lets torch's idle
-threads spin only briefly (unless you chose ``OMP_WAIT_POLICY`` or ``GOMP_SPINCOUNT``); the
-processes a command starts (training, grading kernels) inherit it.
+hides the others. Before any command module is imported, ``openmp.steady_threads()`` gives torch
+half the cores and lets its idle threads spin only briefly (unless you chose ``OMP_NUM_THREADS``,
+``OMP_WAIT_POLICY`` or ``GOMP_SPINCOUNT``); the processes a command starts (training, grading
+kernels) inherit it.
 A ``TD3TeachError`` (a bad option, an unreadable file) or an ``OSError`` raised by ``run`` is
 printed as one line, ``td3-teach COMMAND: what is wrong. Fix: ...``, and exits with code 2.
 """
@@ -16,7 +17,7 @@ import argparse
 import importlib
 import sys
 
-from .openmp import short_spin
+from .openmp import steady_threads
 
 # command -> (module in td3_teach, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -37,7 +38,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def main(argv: list[str] | None = None) -> int:
-    short_spin()  # before torch is first imported: that is when OpenMP reads it (openmp.py)
+    steady_threads()  # before torch is first imported: that is when OpenMP reads it (openmp.py)
     parser = _Parser(prog="td3-teach", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     argv = sys.argv[1:] if argv is None else argv

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-OPENMP_VARS = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
+OPENMP_VARS = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "OMP_NUM_THREADS")
 PRINT = "import os; print(os.environ.get('OMP_WAIT_POLICY'), os.environ.get('GOMP_SPINCOUNT'))"
 
 
@@ -26,8 +26,9 @@ def _after(code: str, env_extra: dict | None = None) -> dict:
 
 def test_import_alone_changes_no_environment_and_loads_no_torch():
     out = _run("import sys, td3_teach; import os; "
-               "print(os.environ.get('GOMP_SPINCOUNT'), 'torch' in sys.modules)")
-    assert out == ["None", "False"]
+               "print(os.environ.get('GOMP_SPINCOUNT'), os.environ.get('OMP_NUM_THREADS'), "
+               "'torch' in sys.modules)")
+    assert out == ["None", "None", "False"]
 
 
 def test_short_spin_sets_a_short_spin_when_nothing_is_chosen():
@@ -52,8 +53,50 @@ def test_short_spin_called_again_before_torch_stays_in_effect():
         ["True", "True"]
 
 
-def test_cli_sets_the_short_spin_before_importing_any_command():
-    code = ("import sys, os\nfrom td3_teach import cli\ntry:\n    cli.main(['--help'])\n"
+def test_cli_sets_the_short_spin_and_the_thread_count_before_importing_any_command():
+    code = ("import sys, os\nfrom td3_teach import cli, openmp\ntry:\n    cli.main(['--help'])\n"
             "except SystemExit:\n    pass\n"
-            "print(os.environ.get('GOMP_SPINCOUNT'), 'torch' in sys.modules)")
-    assert _run(code)[-2:] == ["1000", "False"]
+            "print(os.environ.get('GOMP_SPINCOUNT'), os.environ.get('OMP_NUM_THREADS'), "
+            "openmp.default_threads(), 'torch' in sys.modules)")
+    spin, count, default, torch_loaded = _run(code)[-4:]
+    assert (spin, count, torch_loaded) == ("1000", default, "False")
+
+
+# ------------------------------------------------------------------ how many threads
+@pytest.mark.parametrize("cores, threads", [(1, 1), (2, 1), (3, 1), (4, 2), (6, 3), (8, 4), (64, 4)])
+def test_default_threads_is_half_the_cores_at_least_one_at_most_four(cores, threads):
+    from td3_teach.openmp import default_threads
+    assert default_threads(cores) == threads
+
+
+def test_default_threads_counts_the_cores_this_process_may_use():
+    code = ("import os, td3_teach.openmp as o; os.sched_setaffinity(0, {0}); "
+            "print(o.default_threads())")
+    assert _run(code) == ["1"]
+
+
+def test_steady_threads_before_torch_sets_the_count_that_torch_then_uses():
+    code = ("import td3_teach, td3_teach.openmp as o; n = td3_teach.steady_threads(); "
+            "import torch, os; print(n, o.default_threads(), torch.get_num_threads(), "
+            "os.environ['OMP_NUM_THREADS'], os.environ['GOMP_SPINCOUNT'])")
+    n, default, torch_threads, env, spin = _run(code)
+    assert n == default == torch_threads == env and spin == "1000"
+
+
+def _not_the_default() -> str:
+    from td3_teach.openmp import default_threads
+    return "2" if default_threads() == 1 else "1"
+
+
+def test_steady_threads_keeps_the_users_thread_count():
+    chosen = _not_the_default()
+    code = "import td3_teach; n = td3_teach.steady_threads(); import torch; print(n, torch.get_num_threads())"
+    assert _run(code, {"OMP_NUM_THREADS": chosen}) == [chosen, chosen]
+
+
+def test_steady_threads_after_torch_still_sets_the_count():
+    code = (f"import torch; torch.set_num_threads({_not_the_default()}); import td3_teach, "
+            "td3_teach.openmp as o; n = td3_teach.steady_threads(); "
+            "print(n, o.default_threads(), torch.get_num_threads())")
+    n, default, torch_threads = _run(code)
+    assert n == default == torch_threads

@@ -51,7 +51,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                           help="all three off: the paper's DDPG-style baseline")
     parser.add_argument("--device", default=None, help="cpu or cuda (cuda when available)")
     parser.add_argument("--threads", type=int, default=None,
-                        help="torch CPU threads (default: torch's choice)")
+                        help="torch CPU threads (default: half the cores, at most 4: td3_teach/openmp.py)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
