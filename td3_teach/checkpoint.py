@@ -37,6 +37,9 @@ FORMAT = "td3_teach.train_checkpoint"
 ACTOR_FORMAT = "td3_teach.actor"
 VERSION = 1
 CHECKPOINT_NAME = "checkpoint.pt"
+PARTS = ("settings", "agent", "replay_buffer", "progress", "rng", "evaluations")
+"""What a training checkpoint holds besides its format and version: ``save_training_checkpoint``
+writes every part, ``load_training_checkpoint`` refuses a file that lacks one."""
 
 
 # --------------------------------------------------------------------------------- RNG states
@@ -106,6 +109,30 @@ def _python_state(state: list) -> tuple:
     return (version, tuple(internal), gauss)
 
 
+# --------------------------------------------------------------------------------- writing
+def save_training_checkpoint(path: str | os.PathLike, *, settings: dict, agent: dict,
+                             replay_buffer: dict, progress: dict, evaluations: list[dict],
+                             env: Any = None, noise_rng: np.random.Generator | None = None) -> Path:
+    """Write a training checkpoint atomically (read back by ``load_training_checkpoint``).
+
+    Args:
+        settings: the run's ``RunSettings`` as a dict.
+        agent: the agent's state (``TD3.state_dict``: networks, targets, optimisers, meta).
+        replay_buffer: ``ReplayBuffer.state_dict`` (the filled rows only).
+        progress: where the run stands: ``t``, ``episode``, ``wall_time``, ``mid_episode``,
+            ``best_mean``, ``episode_returns``, ``episode_return`` and ``episode_actions`` (the
+            current episode's actions, a float64 tensor of shape (n, action_dim), replayed on
+            resume to bring a restarted env back to the same state).
+        evaluations: the evaluation records so far, as dicts.
+        env, noise_rng: the training env and the exploration-noise generator, whose random
+            states are stored with every global one (``capture_rng``), taken last.
+    """
+    state = {"format": FORMAT, "version": VERSION, "settings": settings, "agent": agent,
+             "replay_buffer": replay_buffer, "progress": progress, "evaluations": evaluations,
+             "rng": capture_rng(env, noise_rng)}
+    return atomic_save(state, path)
+
+
 # --------------------------------------------------------------------------------- reading
 def checkpoint_path(path: str | os.PathLike) -> Path:
     """A run folder means its ``checkpoint.pt``; a file means itself."""
@@ -132,8 +159,7 @@ def load_training_checkpoint(path: str | os.PathLike, device: torch.device | str
     if int(d.get("version", -1)) > VERSION:
         raise CheckpointError(f"{path} has checkpoint version {d.get('version')}; this td3_teach "
                               f"reads up to version {VERSION}. Upgrade td3_teach.")
-    missing = [k for k in ("settings", "agent", "replay_buffer", "progress", "rng", "evaluations")
-               if k not in d]
+    missing = [k for k in PARTS if k not in d]
     if missing:
         raise CheckpointError(f"{path} lacks {missing}; it is incomplete. Resume from an earlier "
                               "copy or start the run again.")

@@ -12,8 +12,8 @@ import pytest
 import torch
 
 from td3_teach import TD3, TD3Config
-from td3_teach.checkpoint import (atomic_save, capture_rng, load_actor, load_policy,
-                                  load_training_checkpoint, restore_rng)
+from td3_teach.checkpoint import (FORMAT, PARTS, VERSION, atomic_save, capture_rng, load_actor, load_policy,
+                                  load_training_checkpoint, restore_rng, save_training_checkpoint)
 from td3_teach import atomic
 from td3_teach.atomic import atomic_write_text
 from td3_teach.envs import make_env
@@ -168,6 +168,40 @@ def test_incomplete_or_foreign_files_are_refused(run_dir: Path, tmp_path: Path) 
         load_training_checkpoint(run_dir / "final_actor.pt")
     with pytest.raises(CheckpointError, match="No checkpoint"):
         load_training_checkpoint(tmp_path / "missing")
+
+
+def small_training_checkpoint(path: Path, env, noise) -> Path:
+    progress = {"t": 7, "episode": 1, "wall_time": 0.5, "mid_episode": True, "best_mean": -3.0,
+                "episode_returns": [-1.5], "episode_return": -0.25,
+                "episode_actions": torch.zeros(2, 1, dtype=torch.float64)}
+    return save_training_checkpoint(path, settings={"env_id": "Pendulum-v1", "steps": 10}, agent={"meta": {}},
+                                    replay_buffer={"size": 7}, progress=progress,
+                                    evaluations=[{"step": 0, "mean": -3.0, "std": 0.0, "wall_time": 0.0}],
+                                    env=env, noise_rng=noise)
+
+
+def test_save_training_checkpoint_writes_what_load_training_checkpoint_reads(tmp_path: Path) -> None:
+    env, noise = make_env("Pendulum-v1", seed=0), np.random.default_rng(7)
+    small_training_checkpoint(tmp_path / "checkpoint.pt", env, noise)
+    expected = env.action_space.sample(), noise.normal()  # the draws after the checkpoint
+    d = load_training_checkpoint(tmp_path)  # a run folder means its checkpoint.pt
+    assert (d["format"], d["version"]) == (FORMAT, VERSION) and set(PARTS) <= set(d)
+    assert d["progress"]["t"] == 7 and d["progress"]["episode_returns"] == [-1.5]
+    assert d["progress"]["episode_actions"].dtype == torch.float64 and d["evaluations"][0]["mean"] == -3.0
+    env.action_space.sample(), noise.normal()  # move both on; restoring brings them back
+    restore_rng(d["rng"], env, noise)
+    again = env.action_space.sample(), noise.normal()
+    assert np.array_equal(again[0], expected[0]) and again[1] == expected[1]
+
+
+@pytest.mark.parametrize("part", PARTS)
+def test_a_training_checkpoint_without_any_one_part_is_refused(tmp_path: Path, part: str) -> None:
+    d = torch.load(small_training_checkpoint(tmp_path / "full.pt", make_env("Pendulum-v1", seed=0), None),
+                   weights_only=True)
+    del d[part]
+    atomic_save(d, tmp_path / "checkpoint.pt")
+    with pytest.raises(CheckpointError, match=f"lacks.*{part}"):
+        load_training_checkpoint(tmp_path)
 
 
 def test_actor_file_is_small_and_acts_like_the_trained_agent(run_dir: Path) -> None:

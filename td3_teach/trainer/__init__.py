@@ -31,10 +31,13 @@ how to resume, instead of a traceback through torch.
 Command line: ``td3-teach train --env ENV --steps N --seed S [--out DIR] [--resume DIR]``.
 
 The subpackage, one module per job: ``settings`` (RunSettings, EvalRecord, TrainResult, the run
-folder), ``loop`` (``train``), ``exploration`` (the noisy action, the episode seeds),
-``own_agent`` (your networks, or notebook 16's MyTD3), ``interrupt`` (Ctrl-C between two env
-steps), ``evaluations`` (evaluations.csv), ``live`` (the notebook's live learning curve) and
-``cli`` (``td3-teach train``). Every name is importable from ``td3_teach.trainer`` as before.
+folder), ``loop`` (``train``, which reads as the loop), ``training_run`` (the run object that
+``train`` drives: envs, agent, replay memory, counters, files; one method per job of the loop),
+``exploration`` (the noisy action, the episode seeds), ``own_agent`` (your networks, or notebook
+16's MyTD3), ``interrupt`` (Ctrl-C between two env steps), ``evaluations`` (evaluations.csv),
+``live`` (the notebook's live learning curve) and ``cli`` (``td3-teach train``). Every name is
+importable from ``td3_teach.trainer`` as before. A checkpoint is written and read in
+``td3_teach.checkpoint`` (``save_training_checkpoint``, ``load_training_checkpoint``).
 """
 
 from .cli import config_from_args, configure, run
