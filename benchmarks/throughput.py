@@ -19,7 +19,14 @@ and targets every 2nd), for batch 100 and 256 and torch threads 1 and 2: the med
 repeats after a warm-up, the implementations taking turns so that background load hits all alike.
 Memory is the replay buffer's bytes for 1,000,000 transitions against their raw float32 size.
 
+The last lines print each speed and memory target of issue 18 with its measured figure.
+With ``--whole-loop`` (and Stable-Baselines3 installed) it also times whole training runs:
+``td3_teach.trainer.train`` (what ``td3-teach train`` runs) and SB3's ``TD3.learn`` on
+HalfCheetahBulletEnv-v0, 30,000 steps with 5,000 random warm-up steps, the same settings and
+thread count, one after the other in fresh processes, in env steps/s after the warm-up.
+
     python benchmarks/throughput.py            # the full table (about two minutes on 2 cores)
+    python benchmarks/throughput.py --whole-loop   # and the whole-loop row (about 10 minutes more)
     python benchmarks/throughput.py --quick    # a smoke run: tiny sizes, timings meaningless
     python benchmarks/throughput.py --json     # the same figures as one JSON object
 """
@@ -38,7 +45,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, installed or not
 # td3_teach's short OpenMP spin before torch, as the CLI and notebooks do (td3_teach/openmp.py):
-# it only takes effect then, and every implementation below runs under it alike.
+# it only takes effect then, and every implementation below runs under it alike. (The thread
+# counts below are set explicitly; steady_threads()' default count is for threads.py and the
+# whole-loop row.)
 import td3_teach  # noqa: E402, I001
 
 td3_teach.short_spin()
@@ -423,16 +432,137 @@ def print_table(res: dict) -> None:
           f"{mem['naive_scaled_from']:,} transitions measured with tracemalloc)")
 
 
+# ----------------------------------------------------------------------------------------------
+# The whole loop: td3_teach's trainer against SB3's learn, env steps/s after the warm-up
+# ----------------------------------------------------------------------------------------------
+WHOLE_LOOP = {"env_id": "HalfCheetahBulletEnv-v0", "steps": 30_000, "start_steps": 5_000,
+              "batch_size": 256, "seed": SEED}
+
+
+def whole_loop_worker(which: str) -> None:
+    """Train one whole run (in its own process) and print env steps/s after the warm-up."""
+    w = WHOLE_LOOP
+    marks: list[float] = []
+    if which == "td3_teach":
+        from td3_teach.config import TD3Config
+        from td3_teach.trainer import exploration_action, train
+
+        def explore(mu_s, max_action, expl_noise, rng):  # called once per step after the warm-up
+            marks.append(time.perf_counter())
+            return exploration_action(mu_s, max_action, expl_noise, rng)
+
+        train(w["env_id"], w["steps"], w["seed"], start_steps=w["start_steps"], explore=explore,
+              eval_every=w["steps"], eval_episodes=1, config=TD3Config(batch_size=w["batch_size"]),
+              device="cpu", progress=False)
+        first, last, n = marks[0], marks[-1], len(marks) - 1
+    else:
+        from stable_baselines3 import TD3 as SB3TD3
+        from stable_baselines3.common.callbacks import BaseCallback
+        from stable_baselines3.common.noise import NormalActionNoise
+
+        from td3_teach.envs import env_dims, make_env
+
+        class Clock(BaseCallback):
+            def _on_step(self) -> bool:
+                if self.num_timesteps > w["start_steps"]:
+                    marks.append(time.perf_counter())
+                return True
+
+        env = make_env(w["env_id"])
+        _, action_dim, max_action = env_dims(env)
+        noise = NormalActionNoise(np.zeros(action_dim), 0.1 * max_action * np.ones(action_dim))
+        model = SB3TD3("MlpPolicy", env, learning_rate=3e-4, buffer_size=w["steps"],
+                       learning_starts=w["start_steps"], batch_size=w["batch_size"], tau=0.005,
+                       gamma=0.99, train_freq=1, gradient_steps=1, action_noise=noise,
+                       policy_delay=2, target_policy_noise=0.2, target_noise_clip=0.5,
+                       policy_kwargs={"net_arch": [400, 300]}, device="cpu", seed=w["seed"])
+        model.learn(w["steps"], callback=Clock())
+        first, last, n = marks[0], marks[-1], len(marks) - 1
+    print(json.dumps({"steps_per_s": n / (last - first), "threads": torch.get_num_threads()}))
+
+
+def whole_loop() -> dict:
+    """Both whole runs, one after the other, each in a fresh process with the package's default
+    thread count (``steady_threads()``, which the CLI sets); their steps/s and ratio."""
+    import subprocess
+
+    env = dict(os.environ)
+    code = "import td3_teach, json, os; td3_teach.steady_threads(); print(json.dumps(dict(os.environ)))"
+    env = json.loads(subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                                    text=True, check=True).stdout)
+    out = {}
+    for which in ("td3_teach", "sb3"):
+        res = subprocess.run([sys.executable, __file__, "--whole-loop-worker", which], env=env,
+                             capture_output=True, text=True)
+        if res.returncode:
+            raise SystemExit(f"whole-loop run {which} failed:\n{res.stderr[-2000:]}")
+        out[which] = json.loads(res.stdout.strip().splitlines()[-1])
+    return {**WHOLE_LOOP, "runs": out,
+            "td3_teach_over_sb3": out["td3_teach"]["steps_per_s"] / out["sb3"]["steps_per_s"]}
+
+
+TARGETS = {"naive": 1.5, "floor_fraction": 0.75, "sb3": 1.0, "buffer": 1.1, "whole_loop": 1.2}
+
+
+def target_lines(res: dict) -> list[str]:
+    """Each target of issue 18 with its measured figure and whether it is met."""
+    def line(what: str, figure: str, met: bool) -> str:
+        return f"target: {what}: {figure}: {'met' if met else 'NOT met'}"
+
+    rows = {(r["threads"], r["batch_size"]): r for r in res["throughput"]}
+    lines = []
+    for (threads, batch), r in sorted(rows.items()):
+        x = r["td3_teach_speedup"]["naive"]
+        lines.append(line(f">= {TARGETS['naive']}x naive, {threads} thread(s), batch {batch}",
+                          f"{x:.2f}x", x >= TARGETS["naive"]))
+    for (threads, batch), r in sorted(rows.items()):
+        if threads == 1 and batch == max(b for _, b in rows):
+            frac = 1 / r["matmul_floor_over_td3_teach"]
+            lines.append(line(f">= {TARGETS['floor_fraction']:.0%} of the matmul floor, 1 thread, "
+                              f"batch {batch}", f"{frac:.0%}", frac >= TARGETS["floor_fraction"]))
+    sb3 = [r["td3_teach_speedup"]["sb3"] for r in rows.values() if "sb3" in r["td3_teach_speedup"]]
+    if sb3:
+        lines.append(line(">= SB3 in every row", f"{min(sb3):.2f}x at worst", min(sb3) >= TARGETS["sb3"]))
+    else:
+        lines.append("target: >= SB3 in every row: not measured (stable_baselines3 not installed)")
+    mem = res["replay_buffer_bytes_1M"]
+    ratio = mem["td3_teach"] / mem["raw_float32"]
+    lines.append(line(f"replay memory <= {TARGETS['buffer']}x the raw bytes", f"{ratio:.2f}x",
+                      ratio <= TARGETS["buffer"]))
+    if "whole_loop" in res:
+        wl = res["whole_loop"]
+        lines.append(line(f"whole loop >= {TARGETS['whole_loop']}x SB3 ({wl['env_id']}, "
+                          f"{wl['steps']:,} steps, {wl['start_steps']:,} warm-up, "
+                          f"{wl['runs']['td3_teach']['threads']} thread(s))",
+                          f"{wl['runs']['td3_teach']['steps_per_s']:.1f} vs "
+                          f"{wl['runs']['sb3']['steps_per_s']:.1f} steps/s = "
+                          f"{wl['td3_teach_over_sb3']:.2f}x",
+                          wl["td3_teach_over_sb3"] >= TARGETS["whole_loop"]))
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smoke run: tiny sizes, few iterations")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    parser.add_argument("--whole-loop", action="store_true",
+                        help="also time whole training runs against SB3 (needs stable_baselines3)")
+    parser.add_argument("--whole-loop-worker", choices=("td3_teach", "sb3"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.whole_loop_worker:
+        whole_loop_worker(args.whole_loop_worker)
+        return 0
     res = run(args.quick)
+    if args.whole_loop:
+        if not sb3_version():
+            raise SystemExit("--whole-loop compares with Stable-Baselines3: pip install stable-baselines3")
+        res["whole_loop"] = whole_loop()
     if args.json:
         print(json.dumps(res, indent=2))
     else:
         print_table(res)
+        print()
+        print("\n".join(target_lines(res)))
     return 0
 
 
