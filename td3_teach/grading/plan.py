@@ -25,7 +25,7 @@ from pathlib import Path
 
 import nbformat
 
-from .build_notebooks import BEGIN, DEFINES
+from ..build_notebooks import BEGIN, DEFINES
 
 NOTEBOOK_LABEL = re.compile(r"^(\d\d(?:_\d\d)*)_")
 MAX_NOTEBOOK_BYTES = 50 << 20

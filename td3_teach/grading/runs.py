@@ -1,0 +1,344 @@
+"""Running one learner notebook: its two runs, each in a fresh copy of the learner's files.
+
+1. ``kernel_run``: the whole notebook, as the learner would run it, in a fresh Jupyter kernel
+   (``kernel``); it gives the notebook's status and its executed copy, no points.
+2. ``graded_run``: the instructor's program in a fresh process (``probe``), with a judge
+   outside the sandbox for the checks of ``judge.REMOTE``; its records become each step's
+   points and message.
+
+``grade_submission`` runs both in one ``Sandbox``; ``start`` starts one job there (a fork of the
+grader's server, or a fresh bubblewrap) and enforces ``--timeout-notebook`` from outside.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .discovery import Submission, printable
+from .guard import FORBIDDEN_FILE
+from .judge import REMOTE
+from .options import Points
+from .plan import InstructorNotebook, build_program, check_cells, check_label
+from .results import NotebookResult, StepResult
+from .sandbox import SANDBOX_FILE_BYTES, Sandbox, bwrap_command, kill_group
+
+OOM_TEXT = re.compile(r"MemoryError|can't allocate memory|Cannot allocate memory|std::bad_alloc")
+
+
+@dataclass
+class Context:
+    server: object
+    out: Path
+    points: Points
+    timeout_cell: float
+    timeout_notebook: float
+    memory_mb: int
+    max_output_bytes: int
+    unreadable: list[str]
+    mpl_seed: Path | None
+    base: Path  # holds every sandbox of this run; unreadable from the others
+    names: dict[str, tuple[str, str]]  # raw learner name -> (shown, file name)
+    disk_mb: int = 1024  # the sandbox's tmpfs (bubblewrap only)
+    judges: object = None  # the fork server the judges run in (never learner code)
+
+
+STARTUP = """\
+# td3-teach grade: the guard of td3_teach/grading/guard.py, installed before any cell runs.
+def _td3_grade_guard():
+    import sys
+    sys.path.insert(0, {pkg!r})
+    try:
+        from td3_teach.grading.guard import file_recorder, install_guard
+    finally:
+        sys.path.remove({pkg!r})
+    install_guard({writable!r}, {unreadable!r}, file_recorder({log!r}))
+_td3_grade_guard()
+del _td3_grade_guard
+"""
+
+
+def _read_jsonl(path: Path, limit: int = 4 << 20) -> list[dict]:
+    if not path.exists():
+        return []
+    out = []
+    with open(path, "rb") as f:
+        for line in f.read(limit).splitlines():
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                continue
+    return out
+
+
+def _run(ctx: Context, kind: str, job: dict, sandbox: Sandbox) -> tuple[int | None, bool]:
+    """Start the job (a fork of the server, or a fresh bubblewrap), wait at most
+    --timeout-notebook, kill it (and its kernel) after that."""
+    walls = None
+    if ctx.server.isolated:
+        walls = bwrap_command(sandbox.root, ctx.unreadable + [str(ctx.base)], ctx.disk_mb)
+    handle = ctx.server.submit(kind, job, walls)
+    code = handle.wait(ctx.timeout_notebook)
+    timed_out = code is None
+    if timed_out:
+        handle.kill()
+        handle.wait(10)
+    if ctx.server.isolated:  # the PID namespace died with the job, kernel included
+        return code, timed_out
+    pid_file = sandbox.private / "kernel.pid"
+    if pid_file.exists():  # the kernel lives in its own session: kill it too
+        pid, _, started = pid_file.read_text().partition(" ")
+        if pid.isdigit():
+            kill_group(int(pid), started=started.strip())
+    return code, timed_out
+
+
+def grade_submission(ctx: Context, sub: Submission, inb: InstructorNotebook,
+                     nb) -> NotebookResult:
+    """Both runs of one learner notebook, in its own sandbox."""
+    t0 = time.monotonic()
+    res = NotebookResult(sub.learner, inb.name, sub.path.name)
+    for s in inb.steps:
+        res.steps[s] = StepResult(s, 0.0, ctx.points.of(s), False, "Not graded.")
+    sandbox = Sandbox.create(sub.files, base=ctx.base, mpl_seed=ctx.mpl_seed)
+    for rel, size in sandbox.skipped:
+        res.notes.append(f"{printable(str(rel))} ({size >> 20} MiB) was not copied: the grader "
+                         f"copies up to {SANDBOX_FILE_BYTES >> 20} MiB of your files in all, so "
+                         "code that reads it fails in the graded runs. Leave large data out of "
+                         "the submission (the notebook should download or make it).")
+    try:
+        work = sandbox.work / sub.rel.parent
+        unreadable = ctx.unreadable + [str(sandbox.private), str(ctx.base)]
+        env = sandbox.env()
+        kernel_env = {k: v for k, v in env.items() if k != "MPLBACKEND"}  # figures inline
+        _kernel_run(ctx, sub, inb, nb, sandbox, work, kernel_env, unreadable, res)
+        res.timing["kernel run"] = round(time.monotonic() - t0, 1)
+        _graded_run(ctx, inb, nb, sandbox, work, env, unreadable, res)
+        res.timing["graded run"] = round(time.monotonic() - t0 - res.timing["kernel run"], 1)
+    except Exception as e:  # the grader's own failure: say so, never stop the run
+        res.statuses.append("grader error")
+        res.notes.append(f"The grader failed on this notebook: {type(e).__name__}: {e}")
+    finally:
+        if os.environ.get("TD3_GRADE_KEEP_SANDBOX"):  # debugging the grader itself
+            res.notes.append(f"Sandbox kept: {sandbox.root}")
+        else:
+            sandbox.remove()
+    res.seconds = time.monotonic() - t0
+    return res
+
+
+def _kernel_run(ctx: Context, sub: Submission, inb: InstructorNotebook, nb, sandbox: Sandbox,
+                work: Path, env: dict, unreadable: list[str], res: NotebookResult) -> None:
+    private = sandbox.private
+    spec = private / "jupyter" / "kernels" / "td3-grade"
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "td3-teach grader", "language": "python"}))
+    startup = sandbox.home / ".ipython" / "profile_default" / "startup" / "00-td3-grade-guard.py"
+    startup.write_text(STARTUP.format(pkg=str(Path(__file__).resolve().parents[2]),
+                                      writable=[str(sandbox.box)], unreadable=unreadable,
+                                      log=str(private / "kernel_violations.jsonl")))
+    kenv = dict(env, JUPYTER_PATH=str(private / "jupyter"),
+                JUPYTER_RUNTIME_DIR=str(private / "runtime"),
+                JUPYTER_CONFIG_DIR=str(private / "config"),
+                JUPYTER_DATA_DIR=str(private / "jupyter"))
+    job = {"memory_mb": ctx.memory_mb, "timeout_cell": ctx.timeout_cell,
+           "max_output_bytes": ctx.max_output_bytes, "work": str(work),
+           "notebook": str(sandbox.work / sub.rel), "env": kenv, "log": str(private / "kernel.log"),
+           "kernel_pid": str(private / "kernel.pid"), "result": str(private / "kernel.json"),
+           "executed": str(private / "executed.ipynb"), "crash_log": str(private / "kernel.crash")}
+    code, timed_out = _run(ctx, "execute", job, sandbox)
+    result = {}
+    if (private / "kernel.json").exists():
+        result = json.loads((private / "kernel.json").read_text())
+    if timed_out:
+        res.statuses.append("notebook timeout")
+        res.notes.append(f"Kernel run: the notebook ran longer than {ctx.timeout_notebook:g} s "
+                         "and was stopped.")
+    elif not result:
+        crash = (private / "kernel.crash").read_text()[-2000:] if (private / "kernel.crash").exists() else ""
+        if OOM_TEXT.search(crash):
+            res.statuses.append("out of memory")
+            res.notes.append("Kernel run: the notebook ran out of memory.")
+        else:
+            res.statuses.append("grader error")
+            res.notes.append(f"Kernel run: the notebook runner stopped (exit {code}). "
+                             f"{crash.strip().splitlines()[-1] if crash.strip() else ''}")
+    checks_at = check_cells(inb, nb)
+    errors = {int(k): v for k, v in result.get("cells", {}).items()}
+    timeouts = [t for t in result.get("timeouts", []) if t is not None]
+    if result.get("died_at") is not None:
+        res.statuses.append("kernel died")
+        res.notes.append(f"Kernel run: the kernel died while running cell {result['died_at'] + 1} "
+                         "(os._exit, a crash in C code, or memory); the cells after it did not run.")
+    if result.get("error"):
+        status = "out of memory" if OOM_TEXT.search(result["error"]) else "grader error"
+        res.statuses.append(status)
+        res.notes.append(f"Kernel run: {result['error']}")
+    if timeouts:
+        res.statuses.append("cell timeout")
+        res.notes.append("Kernel run: cell(s) " + ", ".join(str(t + 1) for t in sorted(set(timeouts)))
+                         + f" ran longer than {ctx.timeout_cell:g} s and were interrupted.")
+    for j, err in sorted(errors.items()):
+        if j in timeouts or err["ename"] == "CellTimeout":
+            continue
+        if err["ename"] in ("SyntaxError", "IndentationError", "TabError"):
+            res.statuses.append("syntax error")
+        elif OOM_TEXT.search(err["ename"] + err["evalue"]):
+            res.statuses.append("out of memory")
+        elif j not in checks_at:
+            res.statuses.append("cell errors")
+        where = "check cell" if j in checks_at else "cell"
+        res.notes.append(f"Kernel run: {where} {j + 1} raised {err['ename']}: "
+                         f"{err['evalue'].strip().splitlines()[0][:300] if err['evalue'].strip() else ''}")
+    for v in _read_jsonl(private / "kernel_violations.jsonl"):
+        res.statuses.append(v.get("kind", FORBIDDEN_FILE))
+        res.notes.append(f"Kernel run: refused {v.get('what', '?')}.")
+    if (private / "executed.ipynb").exists():
+        dest = ctx.out / "executed" / ctx.names[sub.learner][1] / inb.name
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(private / "executed.ipynb", dest)
+        res.executed = str(dest.relative_to(ctx.out))
+
+
+def _graded_run(ctx: Context, inb: InstructorNotebook, nb, sandbox: Sandbox, work: Path,
+                env: dict, unreadable: list[str], res: NotebookResult) -> None:
+    """The graded run: the program in the sandbox, the judge beside it; then each step's
+    points and message from their records."""
+    private = sandbox.private
+    program = build_program(inb, nb)
+    res.notes += program.notes
+    if program.edited_locked:
+        res.statuses.append("edited locked cells")
+    token = secrets.token_hex(16)
+    called = {c for item in program.items if item["kind"] == "check" for c in item["steps"]}
+    remote = sorted(called & REMOTE)
+    in_probe = called - REMOTE  # checks that still run beside the learner's code
+    job = {"memory_mb": ctx.memory_mb, "timeout_cell": ctx.timeout_cell, "work": str(work),
+           "env": env, "program": program.items, "token": token,
+           "seeds": ctx.points.seeds if in_probe else [],  # hidden seeds only where needed
+           "guard": {"writable": [str(sandbox.box)], "unreadable": unreadable},
+           "result": str(private / "checks.jsonl"), "crash_log": str(private / "checks.crash")}
+    verdicts = sandbox.root / "judge.jsonl"  # outside box/ and private/: never visible inside
+    judge = _start_judge(ctx, sandbox, verdicts, job, remote) if remote else None
+    try:
+        code, timed_out = _run(ctx, "check", job, sandbox)
+    finally:
+        if judge is not None:
+            if judge.wait(30) is None:  # the probe is gone, so the judge reads EOF and ends
+                judge.kill()
+    lines = _graded_records(private / "checks.jsonl", verdicts, token)
+    stop_reason = _stopped(ctx, lines, code, timed_out, private, res)
+    results, violations = _read_records(lines, res)
+    _score(res, results, violations, stop_reason)
+
+
+def _start_judge(ctx: Context, sandbox: Sandbox, verdicts: Path, job: dict, remote: list[str]):
+    """The judge of one graded run, outside the sandbox, linked to the probe by two FIFOs in
+    ``private/``; ``job`` learns their names and the checks it hands over."""
+    private = sandbox.private
+    for end in ("to_judge", "from_judge"):
+        os.mkfifo(private / end, 0o600)
+    judge = ctx.judges.submit("judge", {
+        "from_probe": str(private / "to_judge"), "to_probe": str(private / "from_judge"),
+        "result": str(verdicts), "seeds": ctx.points.seeds, "timeout_cell": ctx.timeout_cell,
+        "crash_log": str(sandbox.root / "judge.crash")})
+    job["judge"] = {"to_judge": str(private / "to_judge"),
+                    "from_judge": str(private / "from_judge"), "remote": remote}
+    return judge
+
+
+def _graded_records(checks: Path, verdicts: Path, token: str) -> list[dict]:
+    """The probe's records that carry this run's token, and the judge's verdicts: a check
+    judged outside counts only by the judge's verdict (the probe may still say "failed")."""
+    lines = [m for m in _read_jsonl(checks) if m.get("token") == token]
+    lines = [m for m in lines if not (m.get("type") == "step" and m.get("check") in REMOTE
+                                      and m.get("passed"))]
+    return lines + [m for m in _read_jsonl(verdicts) if m.get("type") == "step"]
+
+
+def _stopped(ctx: Context, lines: list[dict], code: int | None, timed_out: bool, private: Path,
+             res: NotebookResult) -> str:
+    """Why the graded run stopped before its end ("" when it reached it), with its status."""
+    done = any(m["type"] == "done" for m in lines)
+    stop_reason = ""
+    if timed_out:
+        res.statuses.append("notebook timeout")
+        stop_reason = f"the graded run took longer than {ctx.timeout_notebook:g} s"
+    elif not done:
+        crash = (private / "checks.crash").read_text()[-2000:] if (private / "checks.crash").exists() else ""
+        if crash:
+            res.statuses.append("out of memory" if OOM_TEXT.search(crash) else "grader error")
+            stop_reason = f"the grader failed: {crash.strip().splitlines()[-1]}"
+        else:
+            res.statuses.append("crashed")
+            stop_reason = (f"the graded run's process died (exit code {code}: os._exit, a crash in "
+                           "C code, or memory)")
+        res.notes.append(f"Graded run: {stop_reason}.")
+    return stop_reason
+
+
+def _read_records(lines: list[dict], res: NotebookResult) -> tuple[dict[str, list[dict]], list[dict]]:
+    """The records' statuses and notes into ``res``; returns each check's results and the
+    refusals."""
+    results: dict[str, list[dict]] = {}
+    violations = []
+    for m in lines:
+        t = m["type"]
+        if t == "step":
+            results.setdefault(m["check"], []).append(m)
+            if m.get("grader_error"):
+                res.statuses.append("grader error")
+        elif t == "cell":
+            who = "your cell" if m["origin"] == "learner" else "the notebook's cell"
+            res.notes.append(f"Graded run: {who} {m['cell']} raised {m['error']}")
+            if m.get("syntax"):
+                res.statuses.append("syntax error")
+            elif m.get("timeout"):
+                res.statuses.append("cell timeout")
+            elif OOM_TEXT.search(m["error"]):
+                res.statuses.append("out of memory")
+        elif t == "tampered":
+            res.statuses.append("tampered")
+            res.notes.append("Graded run: the grader's checks or torch were changed by the "
+                             "notebook's code (" + "; ".join(m["what"]) + "). The checks after "
+                             "that score 0.")
+        elif t == "violation":
+            violations.append(m)
+            res.statuses.append(m.get("kind", FORBIDDEN_FILE))
+            res.notes.append(f"Graded run: refused {m.get('what', '?')}.")
+        elif t == "check_error":
+            for s in m["steps"]:
+                results.setdefault(s, []).append({
+                    "passed": False, "message": f"{check_label(s)} ✗ the check could not start: "
+                    f"{m['error']}."
+                    "\nHint: the check cell uses the name your exercise cell defines; did that cell "
+                    "run without errors, and keep the exercise's name?"})
+    return results, violations
+
+
+def _score(res: NotebookResult, results: dict[str, list[dict]], violations: list[dict],
+           stop_reason: str) -> None:
+    """Each step's points and message: full points when every run of its check passed and the
+    graded run tried nothing forbidden."""
+    for s, sr in res.steps.items():
+        got = results.get(s, [])
+        if got and all(g["passed"] for g in got) and not violations:
+            sr.passed, sr.points, sr.message = True, sr.max_points, ""
+        elif got and not all(g["passed"] for g in got):
+            first = next(g for g in got if not g["passed"])
+            which = first.get("which", "")
+            sr.message = first["message"] + (f"\n({which})" if which.startswith("hidden") else "")
+        elif got:
+            sr.message = ("0 points: the graded run tried a forbidden access (see the status "
+                          "below).")
+        else:
+            sr.message = f"Not graded: {stop_reason or 'the check did not run'}."
