@@ -23,6 +23,7 @@ from .report import atomic_write, prepare_out, publish, write_reports
 from .results import NotebookResult, StepResult
 from .runs import Context, grade_submission
 from .sandbox import bwrap, git_dirs, sandbox_description
+from .status import Status
 
 PACKAGE_SOLUTIONS = Path(__file__).resolve().parents[2] / "solutions"
 
@@ -56,7 +57,7 @@ def grade(submissions: Path, out: Path, solutions: Path, points: Points, jobs: i
             try:
                 _choose(learner, subs, instructors, ungraded, chosen, per_learner, learner_notes)
             except Exception as e:  # one learner's odd file never stops the others
-                per_learner[learner].append(NotebookResult(learner, "?", "", ["grader error"], notes=[
+                per_learner[learner].append(NotebookResult(learner, "?", "", [Status.GRADER_ERROR], notes=[
                     f"The grader failed on your files: {type(e).__name__}: {e}"]))
         graded = [inb for inb in instructors if any(k[1] == inb.name for k in chosen)]
         todo = _readable(chosen, instructors, points, per_learner)
@@ -113,13 +114,13 @@ def _fill_in(per_learner: dict[str, list[NotebookResult]],
     for (learner, name), (sub, _) in chosen.items():
         if not any(r.notebook == name for r in per_learner[learner]):
             per_learner[learner].append(NotebookResult(learner, name, printable(sub.path.name),
-                                                       ["grader error"], notes=[
+                                                       [Status.GRADER_ERROR], notes=[
                 f"Not graded: the grading run stopped before this notebook ({stopped})."]))
     for learner in per_learner:
         have = {r.notebook for r in per_learner[learner]}
         for inb in graded:
             if inb.name not in have:
-                r = NotebookResult(learner, inb.name, "", ["missing"],
+                r = NotebookResult(learner, inb.name, "", [Status.MISSING],
                                    notes=[f"You did not submit {inb.name}."])
                 for s in inb.steps:
                     r.steps[s] = StepResult(s, 0.0, points.of(s), False, "Not submitted.")
@@ -145,7 +146,7 @@ def _choose(learner: str, subs: list[Submission], instructors: list[InstructorNo
             continue
         if inb is None:
             per_learner[learner].append(NotebookResult(learner, printable(sub.name), shown,
-                                                       ["unknown notebook"], notes=[
+                                                       [Status.UNKNOWN_NOTEBOOK], notes=[
                 f"{shown} matches none of the course's graded notebooks."]))
             continue
         key = (learner, inb.name)
@@ -189,7 +190,7 @@ def _grade_all(todo: list, staging: Path, names: dict, points: Points, hidden: l
                     r = fut.result()
                 except Exception as e:  # never lose a learner to a grader bug
                     r = NotebookResult(sub.learner, inb.name, printable(sub.path.name),
-                                       ["grader error"], notes=[f"{type(e).__name__}: {e}"])
+                                       [Status.GRADER_ERROR], notes=[f"{type(e).__name__}: {e}"])
                 per_learner[sub.learner].append(r)
                 bar.set_postfix_str(f"{names[sub.learner][0]}: {r.status}")
                 bar.update()

@@ -24,6 +24,8 @@ import json
 import os
 from typing import Callable
 
+from td3_teach.grading.status import Status  # absolute: see the docstring
+
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
 WRITABLE_DEVICES = ("/dev/null",)
 PROCESS_EVENTS = frozenset({"subprocess.Popen", "os.system", "os.exec", "os.posix_spawn",
@@ -38,8 +40,8 @@ MUTATING_EVENTS = {"os.remove": (0,), "os.rmdir": (0,), "os.mkdir": (0,), "os.re
 LISTING_EVENTS = frozenset({"os.listdir", "os.scandir", "glob.glob", "os.walk"})
 INTROSPECTION_EVENTS = frozenset({"gc.get_objects", "gc.get_referrers", "gc.get_referents",
                                   "sys._current_frames", "sys.settrace", "sys.setprofile"})
-FORBIDDEN_FILE = "forbidden file access"
-FORBIDDEN_SYSTEM = "forbidden system access"
+FORBIDDEN_FILE = Status.FORBIDDEN_FILE
+FORBIDDEN_SYSTEM = Status.FORBIDDEN_SYSTEM
 
 
 

@@ -15,6 +15,7 @@ from .discovery import printable
 from .options import GradingError, Points
 from .plan import InstructorNotebook, check_label, step_number
 from .results import NotebookResult
+from .status import Status
 
 RESULT_ENTRIES = frozenset({"gradebook.csv", "summary.json", "feedback", "executed"})
 
@@ -77,9 +78,9 @@ def fmt(x: float) -> str:
 
 
 def _learner_status(results: list[NotebookResult], single: bool) -> str:
-    bad = [r for r in results if r.status != "ok"]
+    bad = [r for r in results if r.status != Status.OK]
     if not bad:
-        return "ok"
+        return Status.OK
     if single and len(results) == 1:
         return bad[0].status
     return "; ".join(f"{_label(r.notebook)}: {r.status}" for r in bad)
@@ -158,7 +159,7 @@ def _feedback(learner: str, results: list[NotebookResult], notes: list[str], tot
             if not sr.passed and sr.message:
                 lines += ["", "```text", sr.message.strip(), "```"]
             lines.append("")
-        if r.statuses and r.status != "ok" or r.notes:
+        if r.statuses and r.status != Status.OK or r.notes:
             lines.append(f"Status: {', '.join(dict.fromkeys(r.statuses)) or 'ok'}.")
             lines += [f"- {n}" for n in r.notes]
         if r.executed:

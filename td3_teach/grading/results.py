@@ -1,15 +1,11 @@
 """The result model: what one graded notebook earned (``NotebookResult``: its statuses, each
-step's ``StepResult``, notes for the feedback), and the statuses' order of severity."""
+step's ``StepResult``, notes for the feedback)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .guard import FORBIDDEN_FILE, FORBIDDEN_SYSTEM
-
-SEVERITY = ["grader error", "not JSON", "not a notebook", "tampered", FORBIDDEN_FILE,
-            FORBIDDEN_SYSTEM, "out of memory", "notebook timeout", "crashed", "kernel died",
-            "cell timeout", "syntax error", "cell errors", "edited locked cells", "ok"]
+from .status import SEVERITY, Status
 
 
 @dataclass
@@ -26,7 +22,7 @@ class NotebookResult:
     learner: str
     notebook: str  # the instructor's notebook name (or the submitted name if unmatched)
     submitted: str = ""
-    statuses: list[str] = field(default_factory=list)
+    statuses: list[Status] = field(default_factory=list)
     steps: dict[str, StepResult] = field(default_factory=dict)  # check name -> result
     notes: list[str] = field(default_factory=list)
     executed: str = ""
@@ -34,7 +30,7 @@ class NotebookResult:
     timing: dict[str, float] = field(default_factory=dict)
 
     @property
-    def status(self) -> str:
+    def status(self) -> Status:
         known = [s for s in SEVERITY if s in self.statuses]
         others = [s for s in self.statuses if s not in SEVERITY]
-        return (others + known + ["ok"])[0]
+        return (others + known + [Status.OK])[0]

@@ -23,12 +23,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .discovery import Submission, printable
-from .guard import FORBIDDEN_FILE
 from .judge import REMOTE
 from .options import Points
 from .plan import InstructorNotebook, build_program, check_cells, check_label
 from .results import NotebookResult, StepResult
 from .sandbox import SANDBOX_FILE_BYTES, Sandbox, bwrap_command, kill_group
+from .status import Status
 
 OOM_TEXT = re.compile(r"MemoryError|can't allocate memory|Cannot allocate memory|std::bad_alloc")
 
@@ -123,7 +123,7 @@ def grade_submission(ctx: Context, sub: Submission, inb: InstructorNotebook,
         _graded_run(ctx, inb, nb, sandbox, work, env, unreadable, res)
         res.timing["graded run"] = round(time.monotonic() - t0 - res.timing["kernel run"], 1)
     except Exception as e:  # the grader's own failure: say so, never stop the run
-        res.statuses.append("grader error")
+        res.statuses.append(Status.GRADER_ERROR)
         res.notes.append(f"The grader failed on this notebook: {type(e).__name__}: {e}")
     finally:
         if os.environ.get("TD3_GRADE_KEEP_SANDBOX"):  # debugging the grader itself
@@ -160,47 +160,47 @@ def _kernel_run(ctx: Context, sub: Submission, inb: InstructorNotebook, nb, sand
     if (private / "kernel.json").exists():
         result = json.loads((private / "kernel.json").read_text())
     if timed_out:
-        res.statuses.append("notebook timeout")
+        res.statuses.append(Status.NOTEBOOK_TIMEOUT)
         res.notes.append(f"Kernel run: the notebook ran longer than {ctx.timeout_notebook:g} s "
                          "and was stopped.")
     elif not result:
         crash = (private / "kernel.crash").read_text()[-2000:] if (private / "kernel.crash").exists() else ""
         if OOM_TEXT.search(crash):
-            res.statuses.append("out of memory")
+            res.statuses.append(Status.OUT_OF_MEMORY)
             res.notes.append("Kernel run: the notebook ran out of memory.")
         else:
-            res.statuses.append("grader error")
+            res.statuses.append(Status.GRADER_ERROR)
             res.notes.append(f"Kernel run: the notebook runner stopped (exit {code}). "
                              f"{crash.strip().splitlines()[-1] if crash.strip() else ''}")
     checks_at = check_cells(inb, nb)
     errors = {int(k): v for k, v in result.get("cells", {}).items()}
     timeouts = [t for t in result.get("timeouts", []) if t is not None]
     if result.get("died_at") is not None:
-        res.statuses.append("kernel died")
+        res.statuses.append(Status.KERNEL_DIED)
         res.notes.append(f"Kernel run: the kernel died while running cell {result['died_at'] + 1} "
                          "(os._exit, a crash in C code, or memory); the cells after it did not run.")
     if result.get("error"):
-        status = "out of memory" if OOM_TEXT.search(result["error"]) else "grader error"
+        status = Status.OUT_OF_MEMORY if OOM_TEXT.search(result["error"]) else Status.GRADER_ERROR
         res.statuses.append(status)
         res.notes.append(f"Kernel run: {result['error']}")
     if timeouts:
-        res.statuses.append("cell timeout")
+        res.statuses.append(Status.CELL_TIMEOUT)
         res.notes.append("Kernel run: cell(s) " + ", ".join(str(t + 1) for t in sorted(set(timeouts)))
                          + f" ran longer than {ctx.timeout_cell:g} s and were interrupted.")
     for j, err in sorted(errors.items()):
         if j in timeouts or err["ename"] == "CellTimeout":
             continue
         if err["ename"] in ("SyntaxError", "IndentationError", "TabError"):
-            res.statuses.append("syntax error")
+            res.statuses.append(Status.SYNTAX_ERROR)
         elif OOM_TEXT.search(err["ename"] + err["evalue"]):
-            res.statuses.append("out of memory")
+            res.statuses.append(Status.OUT_OF_MEMORY)
         elif j not in checks_at:
-            res.statuses.append("cell errors")
+            res.statuses.append(Status.CELL_ERRORS)
         where = "check cell" if j in checks_at else "cell"
         res.notes.append(f"Kernel run: {where} {j + 1} raised {err['ename']}: "
                          f"{err['evalue'].strip().splitlines()[0][:300] if err['evalue'].strip() else ''}")
     for v in _read_jsonl(private / "kernel_violations.jsonl"):
-        res.statuses.append(v.get("kind", FORBIDDEN_FILE))
+        res.statuses.append(Status.refusal(v.get("kind")))
         res.notes.append(f"Kernel run: refused {v.get('what', '?')}.")
     if (private / "executed.ipynb").exists():
         dest = ctx.out / "executed" / ctx.names[sub.learner][1] / inb.name
@@ -217,7 +217,7 @@ def _graded_run(ctx: Context, inb: InstructorNotebook, nb, sandbox: Sandbox, wor
     program = build_program(inb, nb)
     res.notes += program.notes
     if program.edited_locked:
-        res.statuses.append("edited locked cells")
+        res.statuses.append(Status.EDITED_LOCKED)
     token = secrets.token_hex(16)
     called = {c for item in program.items if item["kind"] == "check" for c in item["steps"]}
     remote = sorted(called & REMOTE)
@@ -271,15 +271,15 @@ def _stopped(ctx: Context, lines: list[dict], code: int | None, timed_out: bool,
     done = any(m["type"] == "done" for m in lines)
     stop_reason = ""
     if timed_out:
-        res.statuses.append("notebook timeout")
+        res.statuses.append(Status.NOTEBOOK_TIMEOUT)
         stop_reason = f"the graded run took longer than {ctx.timeout_notebook:g} s"
     elif not done:
         crash = (private / "checks.crash").read_text()[-2000:] if (private / "checks.crash").exists() else ""
         if crash:
-            res.statuses.append("out of memory" if OOM_TEXT.search(crash) else "grader error")
+            res.statuses.append(Status.OUT_OF_MEMORY if OOM_TEXT.search(crash) else Status.GRADER_ERROR)
             stop_reason = f"the grader failed: {crash.strip().splitlines()[-1]}"
         else:
-            res.statuses.append("crashed")
+            res.statuses.append(Status.CRASHED)
             stop_reason = (f"the graded run's process died (exit code {code}: os._exit, a crash in "
                            "C code, or memory)")
         res.notes.append(f"Graded run: {stop_reason}.")
@@ -296,24 +296,24 @@ def _read_records(lines: list[dict], res: NotebookResult) -> tuple[dict[str, lis
         if t == "step":
             results.setdefault(m["check"], []).append(m)
             if m.get("grader_error"):
-                res.statuses.append("grader error")
+                res.statuses.append(Status.GRADER_ERROR)
         elif t == "cell":
             who = "your cell" if m["origin"] == "learner" else "the notebook's cell"
             res.notes.append(f"Graded run: {who} {m['cell']} raised {m['error']}")
             if m.get("syntax"):
-                res.statuses.append("syntax error")
+                res.statuses.append(Status.SYNTAX_ERROR)
             elif m.get("timeout"):
-                res.statuses.append("cell timeout")
+                res.statuses.append(Status.CELL_TIMEOUT)
             elif OOM_TEXT.search(m["error"]):
-                res.statuses.append("out of memory")
+                res.statuses.append(Status.OUT_OF_MEMORY)
         elif t == "tampered":
-            res.statuses.append("tampered")
+            res.statuses.append(Status.TAMPERED)
             res.notes.append("Graded run: the grader's checks or torch were changed by the "
                              "notebook's code (" + "; ".join(m["what"]) + "). The checks after "
                              "that score 0.")
         elif t == "violation":
             violations.append(m)
-            res.statuses.append(m.get("kind", FORBIDDEN_FILE))
+            res.statuses.append(Status.refusal(m.get("kind")))
             res.notes.append(f"Graded run: refused {m.get('what', '?')}.")
         elif t == "check_error":
             for s in m["steps"]:
