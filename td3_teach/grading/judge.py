@@ -73,6 +73,7 @@ import time
 import traceback
 from typing import Any, Callable
 
+from .messages import JudgeJob, Protocol, Record, Step, to_wire
 from .wire import (Packer, Unpackable, Unpacker, WARNINGS, rng_state, set_rng_state,
                    set_torch_state, torch_state, unpack)
 
@@ -220,7 +221,7 @@ class Judge:
 
 
 def judge_one(judge: Judge, check: Callable, name: str, args: list, kwargs: dict,
-              seeds: list[int], hidden: list[Callable], label: Callable[[str], str]) -> dict:
+              seeds: list[int], hidden: list[Callable], label: Callable[[str], str]) -> Step:
     """Every run of one check (seed 0, the hidden seeds, the hidden checks): the first failure,
     or a pass."""
     from ..checks import CheckFailed, CheckPassed
@@ -259,13 +260,11 @@ def judge_one(judge: Judge, check: Callable, name: str, args: list, kwargs: dict
                        "\nHint: the exercise is to write it yourself; the package's version is "
                        "there for the later notebooks.")
         if verdict is not None:
-            return {"type": "step", "check": name, "passed": False, "which": which,
-                    "message": verdict}
-    return {"type": "step", "check": name, "passed": True, "which": "all",
-            "message": f"{len(runs)} checks passed"}
+            return Step(name, False, verdict, which=which)
+    return Step(name, True, f"{len(runs)} checks passed", which="all")
 
 
-def serve(job: dict) -> int:
+def serve(job: JudgeJob) -> int:
     """The judge process: answer every check request of one probe, write the verdicts."""
     from .plan import check_label, step_number
     from .snapshot import _import_checks, _settle_torch
@@ -274,18 +273,18 @@ def serve(job: dict) -> int:
     _settle_torch()
     from . import hidden as grading_hidden
 
-    out = os.open(job["result"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    out = os.open(job.result, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
 
-    def write(msg: dict) -> None:
-        os.write(out, (json.dumps(msg) + "\n").encode())
+    def write(record: Record) -> None:
+        os.write(out, (json.dumps(to_wire(record)) + "\n").encode())
 
-    link = Link(job["from_probe"], job["to_probe"], reader_first=True)
-    judge = Judge(link, float(job["timeout_cell"]))
+    link = Link(job.from_probe, job.to_probe, reader_first=True)
+    judge = Judge(link, float(job.timeout_cell))
     while True:
         try:
             msg = link.recv(None)
         except (Unpackable, ValueError) as e:
-            write({"type": "protocol", "error": str(e)[:300]})
+            write(Protocol(str(e)[:300]))
             return 0
         if msg is None:
             return 0
@@ -293,7 +292,7 @@ def serve(job: dict) -> int:
             continue
         name = str(msg.get("check", ""))
         if name not in REMOTE or name not in checks:
-            write({"type": "protocol", "error": f"asked to judge {name[:40]!r}"})
+            write(Protocol(f"asked to judge {name[:40]!r}"))
             continue
         try:
             handles = {int(h): Remote(judge, int(h), info)
@@ -307,22 +306,21 @@ def serve(job: dict) -> int:
             kwargs = {str(k): revive(v) for k, v in dict(msg.get("kwargs", {})).items()}
             kwargs.pop("seed", None)
         except (Unpackable, KeyError, TypeError, ValueError) as e:
-            write({"type": "step", "check": name, "passed": False, "which": "visible",
-                   "message": f"{check_label(name)}: the grader could not read the check's "
-                   f"arguments from your notebook ({e})."})
+            write(Step(name, False, f"{check_label(name)}: the grader could not read the check's "
+                       f"arguments from your notebook ({e}).", which="visible"))
             link.send({"type": "judged"})
             continue
         judge.hits = []
         step = step_number(name)
         hidden = list(grading_hidden.HIDDEN.get(step if step is not None else name, []))
         try:
-            verdict = judge_one(judge, checks[name], name, args, kwargs, list(job["seeds"]),
+            verdict = judge_one(judge, checks[name], name, args, kwargs, list(job.seeds),
                                 hidden, check_label)
         except BaseException:  # the judge's own bug: say so, never a silent pass
-            verdict = {"type": "step", "check": name, "passed": False, "grader_error": True,
-                       "message": "The grader's judge failed: "
-                       + traceback.format_exc().strip().splitlines()[-1][:300]}
-        verdict["cell"] = msg.get("cell")
+            verdict = Step(name, False, "The grader's judge failed: "
+                           + traceback.format_exc().strip().splitlines()[-1][:300], grader_error=True)
+        cell = msg.get("cell")
+        verdict.cell = cell if isinstance(cell, int) and not isinstance(cell, bool) else None
         write(verdict)
         try:
             link.send({"type": "judged"})
@@ -330,7 +328,7 @@ def serve(job: dict) -> int:
             return 0
 
 
-def run_judge(job: dict) -> int:
+def run_judge(job: JudgeJob) -> int:
     """The job kind "judge" (``server.JOBS``) (forked from the grader's server, outside the
     sandbox): no learner code ever runs in this process."""
     sys.dont_write_bytecode = True

@@ -19,6 +19,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from .messages import ExecuteJob, KernelResult
 from .sandbox import die_with_parent, limit_process, start_time
 
 
@@ -106,16 +107,17 @@ class _KernelZygote:
         self.send_signal(signal.SIGTERM)
 
 
-def run_execute(job: dict) -> int:
-    """Run the learner's notebook in a fresh kernel; write ``job["result"]`` (JSON) and the
-    executed notebook ``job["executed"]``."""
-    limit_process(job["memory_mb"])
-    log = os.open(job["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+def run_execute(job: ExecuteJob) -> int:
+    """Run the learner's notebook in a fresh kernel; write ``job.result`` (a
+    ``messages.KernelResult``, as JSON) and the
+    executed notebook ``job.executed``."""
+    limit_process(job.memory_mb)
+    log = os.open(job.log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     os.dup2(log, 1)
     os.dup2(log, 2)
     os.environ.clear()
-    os.environ.update(job["env"])
-    os.chdir(job["work"])
+    os.environ.update(job.env)
+    os.chdir(job.work)
 
     import nbformat
     from jupyter_client.provisioning import local_provisioner
@@ -131,19 +133,20 @@ def run_execute(job: dict) -> int:
     def log(what: str) -> None:
         print(f"[grader {time.monotonic() - t0:6.2f}s] {what}", flush=True)
 
-    result: dict[str, Any] = {"cells": {}, "timeouts": [], "died_at": None, "error": None}
+    result = KernelResult()
     state = {"current": None}
-    budget = {"total": job["max_output_bytes"], "cells": {}}
+    budget = {"total": job.max_output_bytes, "cells": {}}
 
     class Client(NotebookClient):
         async def async_start_new_kernel(self, **kw: Any) -> None:
             await super().async_start_new_kernel(**kw)
             log("kernel started")
             pid = self.km.provisioner.pid
-            Path(job["kernel_pid"]).write_text(f"{pid} {start_time(pid)}")
+            Path(job.kernel_pid).write_text(f"{pid} {start_time(pid)}")
 
         async def _async_handle_timeout(self, timeout: int, cell: Any = None) -> Any:
-            result["timeouts"].append(state["current"])
+            if state["current"] is not None:
+                result.timeouts.append(state["current"])
             return await super()._async_handle_timeout(timeout, cell)
 
         def output(self, outs: list, msg: dict, display_id: Any, cell_index: int) -> Any:
@@ -152,7 +155,7 @@ def run_execute(job: dict) -> int:
             used = budget["cells"].get(cell_index, 0)
             if used < 0:  # this cell was already cut
                 return None
-            room = min(budget["total"], job["max_output_bytes"] // 4 - used)
+            room = min(budget["total"], job.max_output_bytes // 4 - used)
             size = len(json.dumps(msg.get("content", {})))
             if size <= room:
                 budget["cells"][cell_index] = used + size
@@ -166,7 +169,7 @@ def run_execute(job: dict) -> int:
             budget["total"] -= max(0, room)
             outs.append(nbformat.v4.new_output(
                 "stream", name="stderr", text="\n[td3-teach grade: output truncated here; the "
-                f"grader keeps {job['max_output_bytes'] // 4} bytes per cell]\n"))
+                f"grader keeps {job.max_output_bytes // 4} bytes per cell]\n"))
             return None
 
     def on_start(cell: Any, cell_index: int) -> None:
@@ -176,33 +179,33 @@ def run_execute(job: dict) -> int:
     def on_done(cell: Any, cell_index: int, execute_reply: dict | None) -> None:
         content = (execute_reply or {}).get("content", {})
         if content.get("status") == "error":
-            result["cells"][cell_index] = {"ename": content.get("ename", ""),
-                                          "evalue": str(content.get("evalue", ""))[:500]}
+            result.cells[cell_index] = (str(content.get("ename", "")),
+                                        str(content.get("evalue", ""))[:500])
 
-    nb = nbformat.read(job["notebook"], as_version=4)
+    nb = nbformat.read(job.notebook, as_version=4)
     nb.metadata["kernelspec"] = {"name": "td3-grade", "display_name": "td3-teach grader",
                                  "language": "python"}
-    client = Client(nb, timeout=job["timeout_cell"], kernel_name="td3-grade", allow_errors=True,
+    client = Client(nb, timeout=job.timeout_cell, kernel_name="td3-grade", allow_errors=True,
                     interrupt_on_timeout=True, startup_timeout=120, shutdown_kernel="immediate",
                     error_on_timeout={"ename": "CellTimeout", "evalue":
-                                      f"the cell ran longer than {job['timeout_cell']} s",
+                                      f"the cell ran longer than {job.timeout_cell} s",
                                       "traceback": []},
-                    resources={"metadata": {"path": job["work"]}}, record_timing=False,
+                    resources={"metadata": {"path": job.work}}, record_timing=False,
                     on_cell_start=on_start, on_cell_executed=on_done)
     log("executing")
     try:
         client.execute()
         log("executed")
     except DeadKernelError:
-        result["died_at"] = state["current"]
+        result.died_at = state["current"]
     except MemoryError:
-        result["error"] = "MemoryError in the grader's notebook runner (output too large?)"
+        result.error = "MemoryError in the grader's notebook runner (output too large?)"
     except Exception as e:  # kernel failed to start, a timeout nbclient would not interrupt...
-        result["error"] = f"{type(e).__name__}: {str(e)[:500]}"
+        result.error = f"{type(e).__name__}: {str(e)[:500]}"
     try:
-        nbformat.write(nb, job["executed"])
+        nbformat.write(nb, job.executed)
     except Exception as e:
-        result["error"] = result["error"] or f"could not save the executed notebook: {e}"
-    Path(job["result"]).write_text(json.dumps(result))
+        result.error = result.error or f"could not save the executed notebook: {e}"
+    Path(job.result).write_text(json.dumps(result.to_wire()))
     log("saved")
     return 0

@@ -1,5 +1,6 @@
 """The parent side of the processes ``td3-teach grade`` runs a learner's code in (the child
-side is ``server``): ``submit(kind, job)`` starts a job and returns a handle to wait on or kill.
+side is ``server``): ``submit(job)`` starts a job (``messages.ExecuteJob``, ``CheckJob``,
+``JudgeJob``) and returns a handle to wait on or kill.
 
 ``ForkServer``
     one long-lived ``server.serve`` per grading run; each job is a fork of it.
@@ -17,11 +18,13 @@ import sys
 import time
 from pathlib import Path
 
+from . import messages
+
 PACKAGE_PARENT = str(Path(__file__).resolve().parents[2])  # the folder that holds td3_teach/
 
 
 class ForkServer:
-    """The grader's handle on ``serve``: ``submit(kind, job)`` forks a job and returns a
+    """The grader's handle on ``serve``: ``submit(job)`` forks a job and returns a
     ``Job`` to wait on or kill. Thread-safe; one server per grading run."""
 
     def __init__(self, env: dict[str, str]) -> None:
@@ -58,14 +61,14 @@ class ForkServer:
 
     isolated = False  # jobs share the host's namespaces (see BwrapRunner)
 
-    def submit(self, kind: str, job: dict, walls: list[str] | None = None) -> "Job":
+    def submit(self, job: messages.Job, walls: list[str] | None = None) -> "Job":
         with self._lock:
             self._next += 1
             handle = Job()
             self._jobs[self._next] = handle
             assert self.proc.stdin is not None
-            self.proc.stdin.write((json.dumps({"id": self._next, "kind": kind, "job": job})
-                                   + "\n").encode())
+            self.proc.stdin.write((json.dumps({"id": self._next, "kind": job.KIND,
+                                               "job": messages.job_to_wire(job)}) + "\n").encode())
             self.proc.stdin.flush()
         return handle
 
@@ -112,7 +115,7 @@ class BwrapRunner:
         self.env = env
         self._procs: list = []
 
-    def submit(self, kind: str, job: dict, walls: list[str] | None = None) -> "PopenJob":
+    def submit(self, job: messages.Job, walls: list[str] | None = None) -> "PopenJob":
         import subprocess
 
         assert walls, "BwrapRunner needs the job's bubblewrap command"
@@ -125,7 +128,7 @@ class BwrapRunner:
         self._procs.append(proc)
         assert proc.stdin is not None
         try:
-            proc.stdin.write(json.dumps({"id": 0, "kind": kind, "job": job,
+            proc.stdin.write(json.dumps({"id": 0, "kind": job.KIND, "job": messages.job_to_wire(job),
                                          "fill_box": root}).encode())
             proc.stdin.close()
         except BrokenPipeError:

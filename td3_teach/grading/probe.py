@@ -28,6 +28,8 @@ import types
 from typing import Any, Callable
 
 from .guard import install_guard
+from .messages import (CellError, CheckError, CheckJob, Done, Missing, Record, Step, Tampered,
+                       Violation, to_wire)
 from .plan import check_label, step_number
 from .reference import ReferenceCode, Watch, check_code_objects, reference
 from .sandbox import limit_process
@@ -127,11 +129,12 @@ class GradedRun:
     (an instructor's check cell, its check calls routed to ``grade``), ``grade`` (one check call:
     here, ``attempt`` per seed and hidden check, or ``ask_judge``)."""
 
-    def __init__(self, job: dict) -> None:
+    def __init__(self, job: CheckJob) -> None:
         self.job = job
-        self.fd = os.open(job["result"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        self.token = job["token"]
-        self.dumps, self.write = json.dumps, os.write  # taken before learner code could replace them
+        self.fd = os.open(job.result, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        self.token = job.token
+        # taken before learner code could replace them
+        self.dumps, self.write, self.to_wire = json.dumps, os.write, to_wire
         self.checks = _import_checks()
         _settle_torch()
         from IPython.core.inputtransformer2 import TransformerManager
@@ -145,11 +148,11 @@ class GradedRun:
         self.transform = TransformerManager().transform_cell
         self.ns = self._learner_world()
         self.link = None
-        if job.get("judge"):  # opened before any learner code runs (the judge waits on the other end)
+        if job.judge is not None:  # opened before any learner code runs (the judge waits on the other end)
             from .judge import Link
-            self.link = Link(job["judge"]["from_judge"], job["judge"]["to_judge"], reader_first=False)
-        self.tracing = install_guard(job["guard"]["writable"], job["guard"]["unreadable"],
-                                     lambda v: self.emit({"type": "violation", **v}), strict=True)
+            self.link = Link(job.judge.from_judge, job.judge.to_judge, reader_first=False)
+        self.tracing = install_guard(job.writable, job.unreadable,
+                                     lambda v: self.emit(Violation(v["kind"], v["what"])), strict=True)
         self.tampered = False
         self.cell = 0
         signal.signal(signal.SIGALRM, _on_alarm)
@@ -163,9 +166,9 @@ class GradedRun:
         os.dup2(devnull, 2)
         sys.stdout = sys.stderr = open(os.devnull, "w")
         os.environ.clear()
-        os.environ.update(job["env"])
-        os.chdir(job["work"])
-        sys.path[:] = [p for p in sys.path if p not in ("", ".")] + [job["work"]]
+        os.environ.update(job.env)
+        os.chdir(job.work)
+        sys.path[:] = [p for p in sys.path if p not in ("", ".")] + [job.work]
         main = types.ModuleType("__main__")
         main.__dict__.update({"__name__": "__main__", "__builtins__": builtins})
         ns = main.__dict__
@@ -176,12 +179,14 @@ class GradedRun:
         return ns
 
     # ----------------------------------------------------------------------- bookkeeping
-    def emit(self, msg: dict) -> None:
+    def emit(self, record: Record) -> None:
+        """One record (``messages``) for the grader, with this run's token."""
+        msg = self.to_wire(record)
         msg["token"] = self.token
         self.write(self.fd, (self.dumps(msg, default=str) + "\n").encode())
 
     def timed(self, fn: Callable, *a: Any, **k: Any) -> Any:
-        signal.setitimer(signal.ITIMER_REAL, self.job["timeout_cell"])
+        signal.setitimer(signal.ITIMER_REAL, self.job.timeout_cell)
         try:
             return fn(*a, **k)
         finally:
@@ -193,7 +198,7 @@ class GradedRun:
         changed = self.snapshot.changes()
         if changed:
             self.tampered = True
-            self.emit({"type": "tampered", "what": changed})
+            self.emit(Tampered(changed))
             return False
         return True
 
@@ -214,15 +219,15 @@ class GradedRun:
 
     # ----------------------------------------------------------------------- the program
     def run(self) -> int:
-        for item in self.job["program"]:
+        for item in self.job.program:
             self.cell = item["cell"]
             if item["kind"] in ("setup", "exercise", "extra"):
                 self.run_cell(item)
             elif item["kind"] == "missing":
-                self.emit({"type": "missing", **item})
+                self.emit(Missing(item["cell"], list(item.get("names", []))))
             elif item["kind"] == "check":
                 self.run_check_cell(item)
-        self.emit({"type": "done"})
+        self.emit(Done())
         return 0
 
     def run_cell(self, item: dict) -> None:
@@ -237,17 +242,17 @@ class GradedRun:
             else:
                 code = compile(src, name, "exec")
         except (SyntaxError, ValueError) as e:  # ValueError: a null byte in the source
-            self.emit({"type": "cell", **_where(item), "error": f"SyntaxError: "
-                       f"{getattr(e, 'msg', e)} (line {getattr(e, 'lineno', '?')})", "syntax": True})
+            self.emit(CellError(**_where(item), error=f"SyntaxError: "
+                                f"{getattr(e, 'msg', e)} (line {getattr(e, 'lineno', '?')})", syntax=True))
             return
         linecache.cache[name] = (len(src), None, src.splitlines(True), name)
         try:
             self.timed(exec, code, self.ns)
         except _CellTimeout:
-            self.emit({"type": "cell", **_where(item), "error": "the cell ran longer than "
-                       f"{self.job['timeout_cell']} s", "timeout": True})
+            self.emit(CellError(**_where(item), error="the cell ran longer than "
+                                f"{self.job.timeout_cell} s", timeout=True))
         except BaseException as e:  # noqa: BLE001 - anything the learner's code raises
-            self.emit({"type": "cell", **_where(item), "error": _describe(e)})
+            self.emit(CellError(**_where(item), error=_describe(e)))
 
     def run_check_cell(self, item: dict) -> None:
         """The instructor's check cell, its check calls routed to ``grade``."""
@@ -257,8 +262,7 @@ class GradedRun:
         try:
             exec(code, self.ns)
         except BaseException as e:  # noqa: BLE001 - e.g. the exercise's name is undefined
-            self.emit({"type": "check_error", "cell": item["cell"], "steps": item["steps"],
-                       "error": _describe(e)})
+            self.emit(CheckError(item["cell"], list(item["steps"]), _describe(e)))
         finally:  # later learner cells get no handle on the grader
             self.ns.pop("__td3_grade__", None)
 
@@ -270,16 +274,15 @@ class GradedRun:
         for a in list(args) + list(kwargs.values()):
             given = ref.handed_over(a) if ref is not None else None
             if given:
-                self.emit({"type": "step", "check": name, "passed": False, "message":
-                           f"{check_label(name)} ✗ is the package's own reference (td3_teach.{given}), "
-                           "not your code."})
+                self.emit(Step(name, False, f"{check_label(name)} ✗ is the package's own reference "
+                               f"(td3_teach.{given}), not your code."))
                 return
-        if self.link is not None and name in self.job["judge"]["remote"]:
+        if self.link is not None and self.job.judge is not None and name in self.job.judge.remote:
             return self.ask_judge(name, args, kwargs, self.cell, ref)
         check = self.checks.get(name)
         if check is None:
-            self.emit({"type": "step", "check": name, "passed": False, "grader_error": True,
-                       "message": f"td3_teach.checks has no {name}: the grader cannot grade it."})
+            self.emit(Step(name, False, f"td3_teach.checks has no {name}: the grader cannot grade "
+                           "it.", grader_error=True))
             return
         kwargs.pop("seed", None)
         runs = self.runs(check, key, kwargs)
@@ -288,11 +291,9 @@ class GradedRun:
             # class; the watch tells the check's own calls from the learner's by the caller.
             verdict = self.attempt(name, "visible" if fn is check else label, fn, args, kw, ref)
             if verdict is not None:
-                self.emit({"type": "step", "check": name, "passed": False, "which": label,
-                           "message": verdict, "tampered": self.tampered})
+                self.emit(Step(name, False, verdict, which=label, tampered=self.tampered))
                 return
-        self.emit({"type": "step", "check": name, "passed": True, "which": "all",
-                   "message": f"{len(runs)} checks passed"})
+        self.emit(Step(name, True, f"{len(runs)} checks passed", which="all"))
 
     def runs(self, check: Callable, key: int | str, kwargs: dict) -> list[tuple[str, Callable, dict]]:
         """Every run of one check here: seed 0, the hidden seeds (for a check that takes a
@@ -302,7 +303,7 @@ class GradedRun:
         except (TypeError, ValueError):
             takes_seed = False
         runs: list[tuple[str, Callable, dict]] = []
-        for s in ([0] + [x for x in self.job["seeds"] if x != 0]) if takes_seed else [None]:
+        for s in ([0] + [x for x in self.job.seeds if x != 0]) if takes_seed else [None]:
             extra = {} if s is None else {"seed": s}
             runs.append(("visible" if not s else f"hidden test, seed {s}", check,
                          {**kwargs, **extra}))
@@ -327,7 +328,7 @@ class GradedRun:
         except self.failed as e:
             verdict = e.text()
         except _CellTimeout:
-            verdict = (f"{title}: your code ran longer than {self.job['timeout_cell']} s on the "
+            verdict = (f"{title}: your code ran longer than {self.job.timeout_cell} s on the "
                        "check's input (an endless loop?).")
         except BaseException as e:  # noqa: BLE001
             verdict = f"{title}: the check could not run your code: {_describe(e)}"
@@ -350,8 +351,8 @@ class GradedRun:
 
         from .wire import Unpackable, answer, describe, pack
         if not self.check_integrity():
-            self.emit({"type": "step", "check": name, "passed": False, "message": "Not graded: the "
-                       "grader's checks or torch were modified before this check ran."})
+            self.emit(Step(name, False, "Not graded: the grader's checks or torch were modified "
+                           "before this check ran."))
             return
         objs: dict[int, Any] = {}
         handles: dict[int, dict] = {}
@@ -367,9 +368,9 @@ class GradedRun:
                    "args": [wire(a) for a in args],
                    "kwargs": {k: wire(v) for k, v in kwargs.items() if k != "seed"}}
         except Unpackable as e:
-            self.emit({"type": "step", "check": name, "passed": False, "message":
-                       f"{check_label(name)}: the check's arguments include {e}, which the grader "
-                       "cannot hand to its judge. Pass what the check cell passes."})
+            self.emit(Step(name, False, f"{check_label(name)}: the check's arguments include {e}, "
+                           "which the grader cannot hand to its judge. Pass what the check cell "
+                           "passes."))
             return
         msg["handles"] = handles
         assert self.link is not None
@@ -404,9 +405,9 @@ def _on_alarm(signum: int, frame: Any) -> None:
     raise _CellTimeout()
 
 
-def run_checks(job: dict) -> int:
+def run_checks(job: CheckJob) -> int:
     """The graded run (the job kind "check"); see the module docstring."""
-    limit_process(job["memory_mb"])
+    limit_process(job.memory_mb)
     sys.dont_write_bytecode = True
     return GradedRun(job).run()
 

@@ -24,6 +24,8 @@ from pathlib import Path
 
 from .discovery import Submission, printable
 from .judge import REMOTE
+from .messages import (CellError, CheckError, CheckJob, Done, ExecuteJob, JudgeJob, JudgeLink,
+                       KernelResult, Record, Step, Tampered, Violation, from_wire)
 from .options import Points
 from .plan import InstructorNotebook, build_program, check_cells, check_label
 from .results import NotebookResult, StepResult
@@ -78,13 +80,13 @@ def _read_jsonl(path: Path, limit: int = 4 << 20) -> list[dict]:
     return out
 
 
-def _run(ctx: Context, kind: str, job: dict, sandbox: Sandbox) -> tuple[int | None, bool]:
+def _run(ctx: Context, job: ExecuteJob | CheckJob, sandbox: Sandbox) -> tuple[int | None, bool]:
     """Start the job (a fork of the server, or a fresh bubblewrap), wait at most
     --timeout-notebook, kill it (and its kernel) after that."""
     walls = None
     if ctx.server.isolated:
         walls = bwrap_command(sandbox.root, ctx.unreadable + [str(ctx.base)], ctx.disk_mb)
-    handle = ctx.server.submit(kind, job, walls)
+    handle = ctx.server.submit(job, walls)
     code = handle.wait(ctx.timeout_notebook)
     timed_out = code is None
     if timed_out:
@@ -150,20 +152,21 @@ def _kernel_run(ctx: Context, sub: Submission, inb: InstructorNotebook, nb, sand
                 JUPYTER_RUNTIME_DIR=str(private / "runtime"),
                 JUPYTER_CONFIG_DIR=str(private / "config"),
                 JUPYTER_DATA_DIR=str(private / "jupyter"))
-    job = {"memory_mb": ctx.memory_mb, "timeout_cell": ctx.timeout_cell,
-           "max_output_bytes": ctx.max_output_bytes, "work": str(work),
-           "notebook": str(sandbox.work / sub.rel), "env": kenv, "log": str(private / "kernel.log"),
-           "kernel_pid": str(private / "kernel.pid"), "result": str(private / "kernel.json"),
-           "executed": str(private / "executed.ipynb"), "crash_log": str(private / "kernel.crash")}
-    code, timed_out = _run(ctx, "execute", job, sandbox)
-    result = {}
+    job = ExecuteJob(memory_mb=ctx.memory_mb, timeout_cell=ctx.timeout_cell,
+                     max_output_bytes=ctx.max_output_bytes, work=str(work),
+                     notebook=str(sandbox.work / sub.rel), env=kenv, log=str(private / "kernel.log"),
+                     kernel_pid=str(private / "kernel.pid"), result=str(private / "kernel.json"),
+                     executed=str(private / "executed.ipynb"),
+                     crash_log=str(private / "kernel.crash"))
+    code, timed_out = _run(ctx, job, sandbox)
+    result = None
     if (private / "kernel.json").exists():
-        result = json.loads((private / "kernel.json").read_text())
+        result = KernelResult.from_wire(json.loads((private / "kernel.json").read_text()))
     if timed_out:
         res.statuses.append(Status.NOTEBOOK_TIMEOUT)
         res.notes.append(f"Kernel run: the notebook ran longer than {ctx.timeout_notebook:g} s "
                          "and was stopped.")
-    elif not result:
+    elif result is None:
         crash = (private / "kernel.crash").read_text()[-2000:] if (private / "kernel.crash").exists() else ""
         if OOM_TEXT.search(crash):
             res.statuses.append(Status.OUT_OF_MEMORY)
@@ -172,41 +175,50 @@ def _kernel_run(ctx: Context, sub: Submission, inb: InstructorNotebook, nb, sand
             res.statuses.append(Status.GRADER_ERROR)
             res.notes.append(f"Kernel run: the notebook runner stopped (exit {code}). "
                              f"{crash.strip().splitlines()[-1] if crash.strip() else ''}")
-    checks_at = check_cells(inb, nb)
-    errors = {int(k): v for k, v in result.get("cells", {}).items()}
-    timeouts = [t for t in result.get("timeouts", []) if t is not None]
-    if result.get("died_at") is not None:
-        res.statuses.append(Status.KERNEL_DIED)
-        res.notes.append(f"Kernel run: the kernel died while running cell {result['died_at'] + 1} "
-                         "(os._exit, a crash in C code, or memory); the cells after it did not run.")
-    if result.get("error"):
-        status = Status.OUT_OF_MEMORY if OOM_TEXT.search(result["error"]) else Status.GRADER_ERROR
-        res.statuses.append(status)
-        res.notes.append(f"Kernel run: {result['error']}")
-    if timeouts:
-        res.statuses.append(Status.CELL_TIMEOUT)
-        res.notes.append("Kernel run: cell(s) " + ", ".join(str(t + 1) for t in sorted(set(timeouts)))
-                         + f" ran longer than {ctx.timeout_cell:g} s and were interrupted.")
-    for j, err in sorted(errors.items()):
-        if j in timeouts or err["ename"] == "CellTimeout":
-            continue
-        if err["ename"] in ("SyntaxError", "IndentationError", "TabError"):
-            res.statuses.append(Status.SYNTAX_ERROR)
-        elif OOM_TEXT.search(err["ename"] + err["evalue"]):
-            res.statuses.append(Status.OUT_OF_MEMORY)
-        elif j not in checks_at:
-            res.statuses.append(Status.CELL_ERRORS)
-        where = "check cell" if j in checks_at else "cell"
-        res.notes.append(f"Kernel run: {where} {j + 1} raised {err['ename']}: "
-                         f"{err['evalue'].strip().splitlines()[0][:300] if err['evalue'].strip() else ''}")
+    _kernel_statuses(ctx, result or KernelResult(), check_cells(inb, nb), res)
     for v in _read_jsonl(private / "kernel_violations.jsonl"):
-        res.statuses.append(Status.refusal(v.get("kind")))
-        res.notes.append(f"Kernel run: refused {v.get('what', '?')}.")
+        refusal = from_wire({**v, "type": Violation.TYPE}) if isinstance(v, dict) else None
+        if isinstance(refusal, Violation):
+            res.statuses.append(refusal.kind)
+            res.notes.append(f"Kernel run: refused {refusal.what}.")
     if (private / "executed.ipynb").exists():
         dest = ctx.out / "executed" / ctx.names[sub.learner][1] / inb.name
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(private / "executed.ipynb", dest)
         res.executed = str(dest.relative_to(ctx.out))
+
+
+def _kernel_statuses(ctx: Context, result: KernelResult, checks_at: set[int],
+                     res: NotebookResult) -> None:
+    """The kernel run's statuses and notes: a dead kernel, the runner's own error, cells
+    interrupted at --timeout-cell, and each cell that raised (outside the check cells: "cell
+    errors")."""
+    errors = result.cells
+    timeouts = result.timeouts
+    if result.died_at is not None:
+        res.statuses.append(Status.KERNEL_DIED)
+        res.notes.append(f"Kernel run: the kernel died while running cell {result.died_at + 1} "
+                         "(os._exit, a crash in C code, or memory); the cells after it did not run.")
+    if result.error:
+        status = Status.OUT_OF_MEMORY if OOM_TEXT.search(result.error) else Status.GRADER_ERROR
+        res.statuses.append(status)
+        res.notes.append(f"Kernel run: {result.error}")
+    if timeouts:
+        res.statuses.append(Status.CELL_TIMEOUT)
+        res.notes.append("Kernel run: cell(s) " + ", ".join(str(t + 1) for t in sorted(set(timeouts)))
+                         + f" ran longer than {ctx.timeout_cell:g} s and were interrupted.")
+    for j, (ename, evalue) in sorted(errors.items()):
+        if j in timeouts or ename == "CellTimeout":
+            continue
+        if ename in ("SyntaxError", "IndentationError", "TabError"):
+            res.statuses.append(Status.SYNTAX_ERROR)
+        elif OOM_TEXT.search(ename + evalue):
+            res.statuses.append(Status.OUT_OF_MEMORY)
+        elif j not in checks_at:
+            res.statuses.append(Status.CELL_ERRORS)
+        where = "check cell" if j in checks_at else "cell"
+        res.notes.append(f"Kernel run: {where} {j + 1} raised {ename}: "
+                         f"{evalue.strip().splitlines()[0][:300] if evalue.strip() else ''}")
 
 
 def _graded_run(ctx: Context, inb: InstructorNotebook, nb, sandbox: Sandbox, work: Path,
@@ -222,53 +234,54 @@ def _graded_run(ctx: Context, inb: InstructorNotebook, nb, sandbox: Sandbox, wor
     called = {c for item in program.items if item["kind"] == "check" for c in item["steps"]}
     remote = sorted(called & REMOTE)
     in_probe = called - REMOTE  # checks that still run beside the learner's code
-    job = {"memory_mb": ctx.memory_mb, "timeout_cell": ctx.timeout_cell, "work": str(work),
-           "env": env, "program": program.items, "token": token,
-           "seeds": ctx.points.seeds if in_probe else [],  # hidden seeds only where needed
-           "guard": {"writable": [str(sandbox.box)], "unreadable": unreadable},
-           "result": str(private / "checks.jsonl"), "crash_log": str(private / "checks.crash")}
+    job = CheckJob(memory_mb=ctx.memory_mb, timeout_cell=ctx.timeout_cell, work=str(work),
+                   env=env, program=program.items, token=token,
+                   seeds=ctx.points.seeds if in_probe else [],  # hidden seeds only where needed
+                   writable=[str(sandbox.box)], unreadable=unreadable,
+                   result=str(private / "checks.jsonl"), crash_log=str(private / "checks.crash"))
     verdicts = sandbox.root / "judge.jsonl"  # outside box/ and private/: never visible inside
     judge = _start_judge(ctx, sandbox, verdicts, job, remote) if remote else None
     try:
-        code, timed_out = _run(ctx, "check", job, sandbox)
+        code, timed_out = _run(ctx, job, sandbox)
     finally:
         if judge is not None:
             if judge.wait(30) is None:  # the probe is gone, so the judge reads EOF and ends
                 judge.kill()
-    lines = _graded_records(private / "checks.jsonl", verdicts, token)
-    stop_reason = _stopped(ctx, lines, code, timed_out, private, res)
-    results, violations = _read_records(lines, res)
+    records = _graded_records(private / "checks.jsonl", verdicts, token)
+    stop_reason = _stopped(ctx, records, code, timed_out, private, res)
+    results, violations = _read_records(records, res)
     _score(res, results, violations, stop_reason)
 
 
-def _start_judge(ctx: Context, sandbox: Sandbox, verdicts: Path, job: dict, remote: list[str]):
+def _start_judge(ctx: Context, sandbox: Sandbox, verdicts: Path, job: CheckJob, remote: list[str]):
     """The judge of one graded run, outside the sandbox, linked to the probe by two FIFOs in
     ``private/``; ``job`` learns their names and the checks it hands over."""
     private = sandbox.private
     for end in ("to_judge", "from_judge"):
         os.mkfifo(private / end, 0o600)
-    judge = ctx.judges.submit("judge", {
-        "from_probe": str(private / "to_judge"), "to_probe": str(private / "from_judge"),
-        "result": str(verdicts), "seeds": ctx.points.seeds, "timeout_cell": ctx.timeout_cell,
-        "crash_log": str(sandbox.root / "judge.crash")})
-    job["judge"] = {"to_judge": str(private / "to_judge"),
-                    "from_judge": str(private / "from_judge"), "remote": remote}
+    judge = ctx.judges.submit(JudgeJob(
+        from_probe=str(private / "to_judge"), to_probe=str(private / "from_judge"),
+        result=str(verdicts), seeds=ctx.points.seeds, timeout_cell=ctx.timeout_cell,
+        crash_log=str(sandbox.root / "judge.crash")))
+    job.judge = JudgeLink(to_judge=str(private / "to_judge"),
+                          from_judge=str(private / "from_judge"), remote=remote)
     return judge
 
 
-def _graded_records(checks: Path, verdicts: Path, token: str) -> list[dict]:
+def _graded_records(checks: Path, verdicts: Path, token: str) -> list[Record]:
     """The probe's records that carry this run's token, and the judge's verdicts: a check
     judged outside counts only by the judge's verdict (the probe may still say "failed")."""
-    lines = [m for m in _read_jsonl(checks) if m.get("token") == token]
-    lines = [m for m in lines if not (m.get("type") == "step" and m.get("check") in REMOTE
-                                      and m.get("passed"))]
-    return lines + [m for m in _read_jsonl(verdicts) if m.get("type") == "step"]
+    probe = [from_wire(m) for m in _read_jsonl(checks) if isinstance(m, dict) and m.get("token") == token]
+    records = [r for r in probe if r is not None and not (isinstance(r, Step) and r.check in REMOTE
+                                                          and r.passed)]
+    judged = [from_wire(m) for m in _read_jsonl(verdicts)]
+    return records + [r for r in judged if isinstance(r, Step)]
 
 
-def _stopped(ctx: Context, lines: list[dict], code: int | None, timed_out: bool, private: Path,
-             res: NotebookResult) -> str:
+def _stopped(ctx: Context, records: list[Record], code: int | None, timed_out: bool,
+             private: Path, res: NotebookResult) -> str:
     """Why the graded run stopped before its end ("" when it reached it), with its status."""
-    done = any(m["type"] == "done" for m in lines)
+    done = any(isinstance(r, Done) for r in records)
     stop_reason = ""
     if timed_out:
         res.statuses.append(Status.NOTEBOOK_TIMEOUT)
@@ -286,57 +299,56 @@ def _stopped(ctx: Context, lines: list[dict], code: int | None, timed_out: bool,
     return stop_reason
 
 
-def _read_records(lines: list[dict], res: NotebookResult) -> tuple[dict[str, list[dict]], list[dict]]:
+def _read_records(records: list[Record], res: NotebookResult) -> tuple[dict[str, list[Step]],
+                                                                       list[Violation]]:
     """The records' statuses and notes into ``res``; returns each check's results and the
     refusals."""
-    results: dict[str, list[dict]] = {}
+    results: dict[str, list[Step]] = {}
     violations = []
-    for m in lines:
-        t = m["type"]
-        if t == "step":
-            results.setdefault(m["check"], []).append(m)
-            if m.get("grader_error"):
+    for r in records:
+        if isinstance(r, Step):
+            results.setdefault(r.check, []).append(r)
+            if r.grader_error:
                 res.statuses.append(Status.GRADER_ERROR)
-        elif t == "cell":
-            who = "your cell" if m["origin"] == "learner" else "the notebook's cell"
-            res.notes.append(f"Graded run: {who} {m['cell']} raised {m['error']}")
-            if m.get("syntax"):
+        elif isinstance(r, CellError):
+            who = "your cell" if r.origin == "learner" else "the notebook's cell"
+            res.notes.append(f"Graded run: {who} {r.cell} raised {r.error}")
+            if r.syntax:
                 res.statuses.append(Status.SYNTAX_ERROR)
-            elif m.get("timeout"):
+            elif r.timeout:
                 res.statuses.append(Status.CELL_TIMEOUT)
-            elif OOM_TEXT.search(m["error"]):
+            elif OOM_TEXT.search(r.error):
                 res.statuses.append(Status.OUT_OF_MEMORY)
-        elif t == "tampered":
+        elif isinstance(r, Tampered):
             res.statuses.append(Status.TAMPERED)
             res.notes.append("Graded run: the grader's checks or torch were changed by the "
-                             "notebook's code (" + "; ".join(m["what"]) + "). The checks after "
+                             "notebook's code (" + "; ".join(r.what) + "). The checks after "
                              "that score 0.")
-        elif t == "violation":
-            violations.append(m)
-            res.statuses.append(Status.refusal(m.get("kind")))
-            res.notes.append(f"Graded run: refused {m.get('what', '?')}.")
-        elif t == "check_error":
-            for s in m["steps"]:
-                results.setdefault(s, []).append({
-                    "passed": False, "message": f"{check_label(s)} ✗ the check could not start: "
-                    f"{m['error']}."
+        elif isinstance(r, Violation):
+            violations.append(r)
+            res.statuses.append(r.kind)
+            res.notes.append(f"Graded run: refused {r.what}.")
+        elif isinstance(r, CheckError):
+            for s in r.steps:
+                results.setdefault(s, []).append(Step(
+                    s, False, f"{check_label(s)} ✗ the check could not start: {r.error}."
                     "\nHint: the check cell uses the name your exercise cell defines; did that cell "
-                    "run without errors, and keep the exercise's name?"})
+                    "run without errors, and keep the exercise's name?"))
     return results, violations
 
 
-def _score(res: NotebookResult, results: dict[str, list[dict]], violations: list[dict],
+def _score(res: NotebookResult, results: dict[str, list[Step]], violations: list[Violation],
            stop_reason: str) -> None:
     """Each step's points and message: full points when every run of its check passed and the
     graded run tried nothing forbidden."""
     for s, sr in res.steps.items():
         got = results.get(s, [])
-        if got and all(g["passed"] for g in got) and not violations:
+        if got and all(g.passed for g in got) and not violations:
             sr.passed, sr.points, sr.message = True, sr.max_points, ""
-        elif got and not all(g["passed"] for g in got):
-            first = next(g for g in got if not g["passed"])
-            which = first.get("which", "")
-            sr.message = first["message"] + (f"\n({which})" if which.startswith("hidden") else "")
+        elif got and not all(g.passed for g in got):
+            first = next(g for g in got if not g.passed)
+            sr.message = first.message + (f"\n({first.which})" if first.which.startswith("hidden")
+                                          else "")
         elif got:
             sr.message = ("0 points: the graded run tried a forbidden access (see the status "
                           "below).")

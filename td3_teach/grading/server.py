@@ -27,9 +27,10 @@ import signal
 import sys
 import traceback
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from .kernel import run_execute
+from .messages import JudgeJob, job_from_wire
 from .probe import run_checks
 from .snapshot import _import_checks, _settle_torch
 
@@ -88,7 +89,7 @@ def _child(msg: dict) -> None:
     code = 70
     try:
         os.close(0)
-        code = JOBS[msg["kind"]](msg["job"]) or 0
+        code = JOBS[msg["kind"]](job_from_wire(msg["kind"], msg["job"])) or 0
     except BaseException:  # the grader's own bug: leave a trace for the instructor
         try:
             Path(msg["job"]["crash_log"]).write_text(traceback.format_exc())
@@ -98,12 +99,12 @@ def _child(msg: dict) -> None:
         os._exit(code)
 
 
-def _run_judge(job: dict) -> int:
+def _run_judge(job: JudgeJob) -> int:
     from .judge import run_judge
     return run_judge(job)
 
 
-JOBS: dict[str, Callable[[dict], int]] = {"execute": run_execute, "check": run_checks,
+JOBS: dict[str, Callable[[Any], int]] = {"execute": run_execute, "check": run_checks,
                                           "judge": _run_judge}
 
 
