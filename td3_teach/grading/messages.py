@@ -14,7 +14,7 @@ field, a value of the wrong type), so a forged line is dropped, never executed.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Union
 
 from .status import Status
@@ -92,7 +92,7 @@ class Protocol:
 
 
 Record = Union[Step, CellError, CheckError, Tampered, Violation, Missing, Done, Protocol]
-RECORDS: dict[str, type] = {c.TYPE: c for c in (Step, CellError, CheckError, Tampered, Violation,
+RECORDS: dict[str, Any] = {c.TYPE: c for c in (Step, CellError, CheckError, Tampered, Violation,
                                                  Missing, Done, Protocol)}
 # the JSON types each field may have (None allowed where the field's default is None)
 _TYPES: dict[str, tuple[type, ...]] = {
@@ -117,7 +117,7 @@ def from_wire(data: Any) -> Record | None:
     cls = RECORDS.get(data.get("type"))  # type: ignore[arg-type]
     if cls is None:
         return None
-    names = cls.__dataclass_fields__
+    names = {f.name: f for f in fields(cls)}
     values = {k: v for k, v in data.items() if k in names}
     for k, v in values.items():
         if not (isinstance(v, _TYPES[k]) or (v is None and names[k].default is None)):
@@ -229,7 +229,7 @@ class JudgeJob:
 
 
 Job = Union[ExecuteJob, CheckJob, JudgeJob]
-JOBS: dict[str, type] = {c.KIND: c for c in (ExecuteJob, CheckJob, JudgeJob)}
+JOBS: dict[str, Any] = {c.KIND: c for c in (ExecuteJob, CheckJob, JudgeJob)}
 
 
 def job_to_wire(job: Job) -> dict[str, Any]:
