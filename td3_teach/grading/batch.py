@@ -37,7 +37,7 @@ def grade(submissions: Path, out: Path, solutions: Path, points: Points, jobs: i
     Everything is written into a staging folder that replaces ``out`` at the end. A failure
     on one learner's files is that learner's "grader error"; a failure of the run itself still
     writes the gradebook, with every learner not yet graded marked so."""
-    from tqdm import tqdm
+    from tqdm import tqdm  # type: ignore[import-untyped]
 
     t0 = time.monotonic()
     validate_options(timeout_cell, timeout_notebook, memory_mb, jobs, max(1, max_output_bytes >> 10))
@@ -139,7 +139,7 @@ def _choose(learner: str, subs: list[Submission], instructors: list[InstructorNo
         try:
             nb = read_learner(sub.path)
         except Unreadable as e:
-            nb = e
+            nb = e  # type: ignore[assignment]  # the file's result: Unreadable
         inb = match_notebook(sub.name, None if isinstance(nb, Unreadable) else nb, instructors)
         if inb is None and sub.name in ungraded:
             learner_notes[learner].append(f"{shown} has no checks: not graded.")

@@ -381,7 +381,7 @@ class GradedRun:
                 return
             if req.get("type") != "call":
                 continue
-            fn = objs.get(int(req.get("handle", 0)))
+            fn: Any = objs.get(int(req.get("handle", 0)))  # None: answer() says it raised
             watch = self.watch(ref)
             reply = answer(req, fn, lambda f, a, kw: self.invoke(watch, f, a, kw),
                            self.snapshot.normalise)

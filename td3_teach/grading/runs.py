@@ -24,6 +24,7 @@ from pathlib import Path
 
 from .discovery import Submission, printable
 from .judge import REMOTE
+from .launcher import BwrapRunner, ForkServer
 from .messages import (CellError, CheckError, CheckJob, Done, ExecuteJob, JudgeJob, JudgeLink,
                        KernelResult, Record, Step, Tampered, Violation, from_wire)
 from .options import Points
@@ -37,7 +38,7 @@ OOM_TEXT = re.compile(r"MemoryError|can't allocate memory|Cannot allocate memory
 
 @dataclass
 class Context:
-    server: object
+    server: ForkServer | BwrapRunner  # runs the learner's jobs
     out: Path
     points: Points
     timeout_cell: float
@@ -49,7 +50,7 @@ class Context:
     base: Path  # holds every sandbox of this run; unreadable from the others
     names: dict[str, tuple[str, str]]  # raw learner name -> (shown, file name)
     disk_mb: int = 1024  # the sandbox's tmpfs (bubblewrap only)
-    judges: object = None  # the fork server the judges run in (never learner code)
+    judges: ForkServer | None = None  # the fork server the judges run in (never learner code)
 
 
 STARTUP = """\
@@ -259,6 +260,7 @@ def _start_judge(ctx: Context, sandbox: Sandbox, verdicts: Path, job: CheckJob, 
     private = sandbox.private
     for end in ("to_judge", "from_judge"):
         os.mkfifo(private / end, 0o600)
+    assert ctx.judges is not None
     judge = ctx.judges.submit(JudgeJob(
         from_probe=str(private / "to_judge"), to_probe=str(private / "from_judge"),
         result=str(verdicts), seeds=ctx.points.seeds, timeout_cell=ctx.timeout_cell,

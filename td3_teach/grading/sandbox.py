@@ -52,7 +52,7 @@ class Sandbox:
         return self.root / "private"
 
     @classmethod
-    def create(cls, files: list[Path], base: Path | None = None,
+    def create(cls, files: list[Path] | list[tuple[Path, Path]], base: Path | None = None,
                max_bytes: int = SANDBOX_FILE_BYTES, mpl_seed: Path | None = None) -> "Sandbox":
         """Copy ``files`` (the learner's notebook and the other files in their folder, up to
         ``max_bytes`` in all, the notebook first; links are not followed) into a fresh
