@@ -71,7 +71,7 @@ def test_every_check_is_guarded():
 
 
 def test_the_hidden_checks_use_only_the_public_check_api():
-    tree = ast.parse((Path(td3_teach.__file__).parent / "grading_hidden.py").read_text())
+    tree = ast.parse((Path(td3_teach.__file__).parent / "grading" / "hidden.py").read_text())
     imported = [node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
                 and node.module and "checks" in node.module]
     assert imported and all(m == "checks.api" for m in imported), imported

@@ -20,7 +20,7 @@ import pytest
 
 from td3_teach import cli
 from td3_teach.grading import Points, discover
-from td3_teach.grading_plan import build_program, load_instructor
+from td3_teach.grading.plan import build_program, load_instructor
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "grading_fixtures"
@@ -208,7 +208,7 @@ def test_guard_refuses_the_solutions_writes_outside_processes_and_ctypes(tmp_pat
     secret.mkdir()
     (secret / "answer.txt").write_text("42")
     outside = tmp_path / "escaped.txt"
-    script = GUARD_SCRIPT.format(module=str(ROOT / "td3_teach" / "grading_sandbox.py"),
+    script = GUARD_SCRIPT.format(module=str(ROOT / "td3_teach" / "grading" / "guard.py"),
                                  box=str(box), secret=str(secret), outside=str(outside))
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                          timeout=60)
@@ -224,7 +224,7 @@ def test_snapshot_sees_a_monkeypatched_check_torch_function_or_tensor_subclass()
     import torch
 
     from td3_teach import checks
-    from td3_teach.grading_worker import Snapshot, _import_checks, _settle_torch
+    from td3_teach.grading.snapshot import Snapshot, _import_checks, _settle_torch
     _import_checks()
     _settle_torch()
     snap = Snapshot()

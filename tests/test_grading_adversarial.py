@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from td3_teach import cli
-from td3_teach.grading_sandbox import bwrap
+from td3_teach.grading.sandbox import bwrap
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "grading_fixtures"
@@ -279,7 +279,7 @@ print(json.dumps(out))
 def test_bubblewrap_shows_only_the_submission_writable_and_hides_the_course(tmp_path):
     import subprocess
 
-    from td3_teach.grading_sandbox import bwrap_command
+    from td3_teach.grading.sandbox import bwrap_command
     root = tmp_path / "sandbox"
     for d in ("box", "private", "seed"):
         (root / d).mkdir(parents=True)
@@ -309,7 +309,7 @@ def test_bubblewrap_shows_only_the_submission_writable_and_hides_the_course(tmp_
 def test_without_bubblewrap_the_judge_still_decides(tmp_path, monkeypatch):
     """Where bubblewrap is missing the grader says so, and probe-then-judge still holds: the
     forged check earns nothing, the honest control keeps its point."""
-    from td3_teach import grading_sandbox
+    from td3_teach.grading import sandbox as grading_sandbox
     monkeypatch.setitem(grading_sandbox._BWRAP, "path", None)
     subs = tmp_path / "subs"
     for learner in (CONTROL, "frame_walk_patch"):

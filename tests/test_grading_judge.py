@@ -1,4 +1,4 @@
-"""Probe, then judge (td3_teach/grading_judge.py) for every check in ``REMOTE``.
+"""Probe, then judge (td3_teach/grading/judge.py) for every check in ``REMOTE``.
 
 1. The judge's answer is the in-process check's answer: each step's check, run in the judge on
    stand-ins whose calls cross as data (a loopback link: the probe's half, ``answer``, runs in
@@ -26,8 +26,8 @@ import torch
 
 from td3_teach import checks, cli
 from td3_teach.checks import _core
-from td3_teach.grading_judge import (REMOTE, Judge, Packer, Remote, Unpackable, Unpacker,
-                                     answer, describe, rng_state)
+from td3_teach.grading.judge import REMOTE, Judge, Remote
+from td3_teach.grading.wire import Packer, Unpackable, Unpacker, answer, describe, rng_state
 from notebook_code import exercise_namespace
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -57,7 +57,7 @@ def test_the_judged_checks_are_steps_4_to_15_and_exploration():
 
 
 def _raised(e: BaseException) -> dict:
-    """As grading_worker._raised, for code compiled by notebook_code (files ``<NB cell N>``)."""
+    """As grading.probe._raised, for code compiled by notebook_code (files ``<NB cell N>``)."""
     reply = {"type": "raise", "ename": type(e).__name__, "message": str(e)[:500],
              "not_implemented": isinstance(e, NotImplementedError)}
     for frame in reversed(traceback.extract_tb(e.__traceback__)):

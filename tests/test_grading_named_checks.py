@@ -33,7 +33,7 @@ def test_the_whole_agent_check_is_graded_and_the_packages_td3_earns_nothing(tmp_
                  "--solutions", str(ROOT / "solutions"), "--jobs", "1"]) == 0
 
     rows = {r["learner"]: r for r in csv.DictReader(open(tmp_path / "out" / "gradebook.csv"))}
-    assert float(rows["honest"]["agent"]) == 5  # grading_points.toml: agent = 5
+    assert float(rows["honest"]["agent"]) == 5  # grading/points.toml: agent = 5
     assert float(rows["passes_td3_through"]["agent"]) == 0
     feedback = (tmp_path / "out" / "feedback" / "passes_td3_through.md").read_text()
     assert "package's own reference" in feedback

@@ -15,9 +15,10 @@ import torch
 
 from td3_teach import update
 from td3_teach.grading import learner_names, printable
-from td3_teach.grading_judge import Remote, Unpackable, pack, pack_result, unpack
-from td3_teach.grading_plan import grade_id, load_instructor, match_notebook, read_learner
-from td3_teach.grading_reference import ReferenceCode
+from td3_teach.grading.judge import Remote
+from td3_teach.grading.plan import grade_id, load_instructor, match_notebook, read_learner
+from td3_teach.grading.reference import ReferenceCode
+from td3_teach.grading.wire import Unpackable, pack, pack_result, unpack
 
 ROOT = Path(__file__).resolve().parents[1]
 NAME = "08_min_of_twin_targets.ipynb"
@@ -106,7 +107,7 @@ def test_data_crosses_probe_and_judge_intact_and_nothing_else_does():
 def test_the_judges_stand_in_has_the_learners_signature():
     import inspect
 
-    from td3_teach.grading_judge import describe
+    from td3_teach.grading.wire import describe
     def step08_min_target_q(q1_next, q2_next):
         return q1_next
     remote = Remote(None, 1, describe(step08_min_target_q))

@@ -21,7 +21,7 @@ NAME_OPS = ("LOAD_ATTR", "LOAD_METHOD", "LOAD_GLOBAL", "STORE_ATTR")
 class CodeFacts:
     """What the helpers below read from a function's code, as data: the names it uses
     (``co_names``), its instructions that load or store a name (opname, name, offset) and its
-    nested code. The graded run's judge (``td3_teach.grading_judge``) gets a learner's function
+    nested code. The graded run's judge (``td3_teach.grading.judge``) gets a learner's function
     as a stand-in whose ``__code__`` is one of these, since the code itself stays in the
     learner's process; the helpers answer the same from either."""
 

@@ -1,6 +1,6 @@
 """The public API for writing a check: what a check outside ``td3_teach.checks`` may use.
 
-The grader's hidden checks (``td3_teach.grading_hidden``) are written with these names only,
+The grader's hidden checks (``td3_teach.grading.hidden``) are written with these names only,
 never with the private modules behind them, so those modules can change without breaking them:
 
 - ``CheckFailed``: raise it with what is wrong, why it matters for TD3 and a hint;

@@ -339,7 +339,7 @@ def build_helpers() -> dict[str, object]:
     return subs
 
 
-# Judged checks (grading_judge.REMOTE): the check runs outside the learner's process, so a cell
+# Judged checks (grading.judge.REMOTE): the check runs outside the learner's process, so a cell
 # that walks the stack to the grader's frames, replaces every check it finds by a forged pass and
 # empties the hidden checks, changes nothing (tests/test_grading_judge.py).
 JUDGED = Path(__file__).resolve().parent / "judged"

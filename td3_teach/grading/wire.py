@@ -1,83 +1,24 @@
-"""Probe, then judge: the graded run's checks, run outside the process that runs learner code.
+"""What crosses between the probe (learner's process, in the sandbox) and the judge (outside):
+data only, packed and unpacked here (see ``judge`` for the protocol and why).
 
-For the checks in ``REMOTE`` (steps 4 to 15 and notebook 18's ``exploration``) the graded run
-splits in two processes:
+* ``pack`` / ``unpack``: tensors as raw bytes with a dtype from a fixed list, numpy arrays of
+  numbers, numbers, strings, lists, sets and dicts of them, ``torch.device``;
+* ``Packer`` / ``Unpacker``: objects of the classes in ``allowed`` only, rebuilt from the
+  package's (or torch's, numpy's) own class on the other side, with their state after a call
+  merged back into the caller's objects;
+* ``rng_state`` / ``torch_state``: the global random and torch state around a call;
+* ``describe`` / ``answer``: the probe's half of one call of a learner's function.
 
-* the **probe** (``grading_worker.run_checks``, inside the sandbox) runs the notebook's cells.
-  At a check cell it evaluates the check call's arguments (the learner's functions, values of
-  theirs) and hands them to the judge: a function becomes a *handle*, values are packed. It
-  then only answers the judge's requests (``answer``): "call handle 1 with these inputs",
-  replying with what the learner's code returned, what it did to its inputs, the random and
-  torch state after the call, the warnings it raised, or the exception it raised.
-* the **judge** (``serve``, a fresh process of the grader's, never running learner code and
-  never visible from the sandbox) runs the instructor's check, unchanged, on seed 0 and on the
-  hidden seeds of the points file, then the hidden checks, with a stand-in (``Remote``) for each
-  handle. It writes the verdict to its own file.
-
-So the check's code, its expected values and the hidden seeds never enter the learner's
-process: forging frames, patching the checks or emptying the hidden checks there changes
-nothing. What crosses is data only (``pack`` / ``unpack``, ``Packer`` / ``Unpacker``; no pickle,
-nothing from the probe is ever executed or imported):
-
-* tensors as raw bytes with a dtype from a fixed list, numpy arrays of numbers, numbers,
-  strings, lists, sets and dicts of them, ``torch.device``;
-* objects of the classes in ``allowed`` only, rebuilt from the package's (or torch's, numpy's)
-  own class on the other side: a network (``networks.Actor`` / ``Critic``) as its class name,
-  constructor arguments and parameters (value, ``requires_grad``, ``.grad``, whether it joined
-  an autograd graph); an optimizer (``SGD``, ``Adam``) as its param groups and state, bound to
-  the rebuilt parameters; the checks' ``StandInAgent``, ``SimpleNamespace`` agents and
-  ``Batch`` by their attributes; a numpy ``Generator`` by its bit generator's state. After the
-  learner's call the probe sends every such object's new state back and the judge puts it into
-  its own objects, so the check sees them changed as the learner's code changed them;
-* a tensor with an autograd graph (the loss a check hands to step 12; the Q-values step 10 and
-  the loss step 11 get back) as its value plus the gradient of its sum with respect to every
-  parameter and every leaf input that crossed; the other side rebuilds a tensor with that value
-  whose sum has exactly those gradients, and which, like the original, saves the parameters
-  (a parameter changed in place before ``backward()`` fails it, as it fails the original);
-* the learner's function, besides its name and signature, as the names its code uses
-  (``checks._code_facts.CodeFacts``), for the checks that say *which* mistake a wrong
-  result is (``step()`` before ``backward()``, ``.copy_ = ...``, using ``actor_target``).
-
-What the probe reports about the learner's code is still the learner's process speaking: it can
-return the right numbers by any means, which is why reference use is watched there too
-(``grading_reference``) and reported with each answer. ``tests/test_grading_judge.py`` runs
-every judged check, on the solution and on every mistake of the mutation tests, both in-process
-and through a loopback judge, and asserts the same text.
-
-What stays in the probe, and why:
-
-* ``step01``: the check builds the learner's own ``ReplayBuffer`` and calls its methods hundreds
-  of times, and hands the learner's ``store_step`` a recording buffer whose ``add()`` the
-  learner's code calls back. The learner's object exists only in the learner's process; judging
-  it outside needs stand-ins for arbitrary learner objects and calls from the probe back into
-  the judge, which are not built.
-* ``step02``, ``step03``: the check instantiates the learner's ``Actor`` / ``Critic`` class and
-  inspects the object (an ``nn.Module``? its parameters' names and shapes, its layers, its
-  ``forward``'s code), differentiates the learner's network's output with respect to that
-  network's own parameters, and checks that ``make_target``'s copy shares nothing with it. That
-  needs the learner's object and its autograd graph in the judge.
-* ``agent``, ``bug_hunt``: the learner's whole TD3 class, trained through a scripted memory
-  whose ``sample()`` the learner's code calls back, with a spy in place of its target critic's
-  ``forward``, its networks and optimizers read after every call: the same obstacle.
+No pickle: nothing from the probe is ever executed or imported.
 """
 
 from __future__ import annotations
 
 import base64
 import inspect
-import json
-import linecache
-import os
-import select
-import sys
-import time
-import traceback
 import types
 from typing import Any, Callable
 
-REMOTE = frozenset({"step04", "step05", "step06", "step07", "step08", "step09", "step10", "step11",
-                    "step12", "step13", "step14", "step15", "exploration"})
-MAX_MESSAGE = 64 << 20
 MAX_WIDTH = 10_000  # a network rebuilt from its constructor arguments: no wider than this
 DTYPES = ("float32", "float64", "float16", "bfloat16", "int64", "int32", "int16", "int8",
           "uint8", "bool")
@@ -194,9 +135,9 @@ def allowed() -> dict[str, dict[str, Any]]:
     import numpy as np
     import torch
 
-    from .checks._stand_in_agent import StandInAgent
-    from .networks import Actor, Critic
-    from .replay_buffer import Batch
+    from ..checks._stand_in_agent import StandInAgent
+    from ..networks import Actor, Critic
+    from ..replay_buffer import Batch
     return {
         "nets": {"Actor": (Actor, lambda m: [int(m.layer_1.in_features),
                                              int(m.layer_3.out_features), float(m.max_action)]),
@@ -644,7 +585,7 @@ def describe(fn: Any) -> dict:
     """What the judge's stand-in needs to look like the learner's function to a check: its
     name, its signature, and its code as data (``CodeFacts``: the names it uses, for the checks
     that say *which* mistake a wrong result is)."""
-    from .checks._code_facts import CodeFacts
+    from ..checks._code_facts import CodeFacts
 
     try:
         params = [{"name": p.name, "kind": int(p.kind), "default": p.default is not p.empty}
@@ -690,259 +631,3 @@ def answer(req: dict, fn: Callable, invoke: Callable[[Callable, list, dict], dic
     reply["warnings"] = [[type(w.message).__name__, str(w.message)[:500]] for w in caught[:20]]
     reply["rng"] = rng_state()
     return reply
-
-
-# --------------------------------------------------------------------------- the link
-class Link:
-    """One JSON message per line over two FIFOs; ``recv`` waits at most ``timeout`` seconds."""
-
-    def __init__(self, read_path: str, write_path: str, reader_first: bool) -> None:
-        if reader_first:
-            self.r = os.open(read_path, os.O_RDONLY)
-            self.w = os.open(write_path, os.O_WRONLY)
-        else:
-            self.w = os.open(write_path, os.O_WRONLY)
-            self.r = os.open(read_path, os.O_RDONLY)
-        self.buf = b""
-
-    def send(self, msg: dict) -> None:
-        data = (json.dumps(msg) + "\n").encode()
-        view = memoryview(data)
-        while view:
-            n = os.write(self.w, view)
-            view = view[n:]
-
-    def recv(self, timeout: float | None = None) -> dict | None:
-        end = None if timeout is None else time.monotonic() + timeout
-        while b"\n" not in self.buf:
-            left = None if end is None else end - time.monotonic()
-            if left is not None and left <= 0:
-                raise TimeoutError
-            ready, _, _ = select.select([self.r], [], [], left)
-            if not ready:
-                raise TimeoutError
-            chunk = os.read(self.r, 1 << 20)
-            if not chunk:
-                return None
-            self.buf += chunk
-            if len(self.buf) > MAX_MESSAGE:
-                raise Unpackable("a message over 64 MiB")
-        line, self.buf = self.buf.split(b"\n", 1)
-        msg = json.loads(line)
-        if not isinstance(msg, dict):
-            raise Unpackable("a message that is not a record")
-        return msg
-
-
-# --------------------------------------------------------------------------- the judge
-class ProbeGone(BaseException):
-    """The probe stopped answering (it died, or the learner's code never returned)."""
-
-
-class _RemoteTimeout(BaseException):
-    """The learner's code ran past --timeout-cell inside the probe."""
-
-
-class Remote:
-    """The judge's stand-in for a learner's function: calling it asks the probe to call theirs."""
-
-    def __init__(self, judge: "Judge", handle: int, info: dict) -> None:
-        self._judge, self._handle = judge, handle
-        self.__name__ = self.__qualname__ = info.get("name") or "learner_function"
-        self.__doc__ = None
-        if info.get("code") is not None:
-            from .checks._code_facts import CodeFacts
-            self.__code__ = CodeFacts.from_data(info["code"])
-        if info.get("params") is not None:
-            self.__signature__ = inspect.Signature([
-                inspect.Parameter(str(p["name"]), inspect._ParameterKind(int(p["kind"])),
-                                  default=None if p.get("default") else inspect.Parameter.empty)
-                for p in info["params"]])
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self._judge.call(self._handle, args, kwargs)
-
-    def __repr__(self) -> str:
-        return f"<your function {self.__name__}>"
-
-
-class Judge:
-    """Runs one check on ``Remote`` stand-ins; see the module docstring."""
-
-    def __init__(self, link: Link, timeout_cell: float) -> None:
-        self.link, self.timeout_cell = link, timeout_cell
-        self.hits: list[str] = []  # reference use the probe reported
-
-    def call(self, handle: int, args: tuple, kwargs: dict) -> Any:
-        """Ask the probe to call handle ``handle`` on ``args``: networks, optimizers and the
-        checks' agents cross as data (``Packer``), and what the learner's code did to them, to
-        the global random and torch state, and the warnings it raised, come back into the
-        judge's own objects before its result is returned (or its exception raised)."""
-        import warnings
-
-        packer = Packer("j")
-        msg = {"type": "call", "handle": handle, "args": packer.pack(list(args)),
-               "kwargs": packer.pack(dict(kwargs)), "rng": rng_state(), "torch": torch_state()}
-        msg["tables"] = packer.tables()
-        self.link.send(msg)
-        try:
-            reply = self.link.recv(self.timeout_cell + 30)
-        except TimeoutError:
-            raise _RemoteTimeout() from None
-        if reply is None:
-            raise ProbeGone()
-        self.hits += [str(h) for h in reply.get("hits", [])][:5]
-        if reply.get("rng"):
-            set_rng_state(reply["rng"])
-        set_torch_state(reply.get("torch"))
-        back = Unpacker(packer.by_key())
-        back.load(reply.get("tables") or {})
-        after = reply.get("after")
-        if isinstance(after, list):
-            for orig, now in zip(list(args) + list(kwargs.values()), after):
-                back.merge(orig, now)
-        for w in list(reply.get("warnings", []))[:20]:
-            if isinstance(w, list) and len(w) == 2:
-                warnings.warn(str(w[1])[:500], WARNINGS.get(str(w[0]), UserWarning), stacklevel=2)
-        kind = reply.get("type")
-        if kind == "return":
-            return back.value(reply["value"])
-        if kind == "timeout":
-            raise _RemoteTimeout()
-        if kind == "raise":
-            self._raise(reply)
-        raise ProbeGone()
-
-    @staticmethod
-    def _raise(reply: dict) -> None:
-        """Raise, here, the exception the learner's code raised there, with its line in the
-        traceback (so the check's message points at it as usual)."""
-        base = NotImplementedError if reply.get("not_implemented") else Exception
-        name = str(reply.get("ename") or "Exception")[:80]
-        cls = type(name if name.isidentifier() else "Exception", (base,), {})
-        exc = cls(str(reply.get("message", ""))[:500])
-        where, line = str(reply.get("file") or ""), int(reply.get("line") or 0)
-        if where and line > 0:
-            text = str(reply.get("text") or "")
-            linecache.cache[where] = (len(text), None, ["\n"] * (line - 1) + [text + "\n"], where)
-            code = compile("\n" * (line - 1) + "raise __exc__", where, "exec")
-            exec(code, {"__exc__": exc})
-        raise exc
-
-
-def judge_one(judge: Judge, check: Callable, name: str, args: list, kwargs: dict,
-              seeds: list[int], hidden: list[Callable], label: Callable[[str], str]) -> dict:
-    """Every run of one check (seed 0, the hidden seeds, the hidden checks): the first failure,
-    or a pass."""
-    from .checks import CheckFailed, CheckPassed
-
-    title = label(name)
-    try:
-        takes_seed = "seed" in inspect.signature(check).parameters
-    except (TypeError, ValueError):
-        takes_seed = False
-    runs: list[tuple[str, Callable, dict]] = []
-    for s in ([0] + [x for x in seeds if x != 0]) if takes_seed else [None]:
-        runs.append(("visible" if not s else f"hidden test, seed {s}", check,
-                     {**kwargs, **({} if s is None else {"seed": s})}))
-    for h in hidden:
-        runs.append((f"hidden test, {h.__name__}", h, dict(kwargs)))
-    for which, fn, kw in runs:
-        verdict = None
-        try:
-            out = fn(*args, **kw)
-            if fn is check and not isinstance(out, CheckPassed):
-                verdict = "The check did not confirm your code."
-        except CheckFailed as e:
-            verdict = e.text()
-        except _RemoteTimeout:
-            verdict = (f"{title}: your code ran longer than {judge.timeout_cell:g} s on the "
-                       "check's input (an endless loop?).")
-        except ProbeGone:
-            verdict = f"{title}: the graded run stopped while your code ran (it crashed or exited)."
-        except Unpackable as e:
-            verdict = f"{title}: your code returned something the grader cannot read ({e})."
-        except Exception as e:  # noqa: BLE001 - a check's own failure on odd results
-            verdict = f"{title}: the check could not run your code: {type(e).__name__}: {e}"
-        if verdict is None and judge.hits:
-            verdict = (f"{title} ✗ uses the package's reference: td3_teach's own "
-                       f"`{judge.hits[0]}` did the step's work while the check ran your code."
-                       "\nHint: the exercise is to write it yourself; the package's version is "
-                       "there for the later notebooks.")
-        if verdict is not None:
-            return {"type": "step", "check": name, "passed": False, "which": which,
-                    "message": verdict}
-    return {"type": "step", "check": name, "passed": True, "which": "all",
-            "message": f"{len(runs)} checks passed"}
-
-
-def serve(job: dict) -> int:
-    """The judge process: answer every check request of one probe, write the verdicts."""
-    from .grading_plan import check_label, step_number
-    from .grading_worker import _import_checks, _settle_torch
-
-    checks = _import_checks()
-    _settle_torch()
-    from . import grading_hidden
-
-    out = os.open(job["result"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-
-    def write(msg: dict) -> None:
-        os.write(out, (json.dumps(msg) + "\n").encode())
-
-    link = Link(job["from_probe"], job["to_probe"], reader_first=True)
-    judge = Judge(link, float(job["timeout_cell"]))
-    while True:
-        try:
-            msg = link.recv(None)
-        except (Unpackable, ValueError) as e:
-            write({"type": "protocol", "error": str(e)[:300]})
-            return 0
-        if msg is None:
-            return 0
-        if msg.get("type") != "judge":
-            continue
-        name = str(msg.get("check", ""))
-        if name not in REMOTE or name not in checks:
-            write({"type": "protocol", "error": f"asked to judge {name[:40]!r}"})
-            continue
-        try:
-            handles = {int(h): Remote(judge, int(h), info)
-                       for h, info in dict(msg.get("handles", {})).items()}
-
-            def revive(x: Any) -> Any:
-                if isinstance(x, dict) and set(x) == {"__handle__"}:
-                    return handles[int(x["__handle__"])]
-                return unpack(x)
-            args = [revive(a) for a in msg.get("args", [])]
-            kwargs = {str(k): revive(v) for k, v in dict(msg.get("kwargs", {})).items()}
-            kwargs.pop("seed", None)
-        except (Unpackable, KeyError, TypeError, ValueError) as e:
-            write({"type": "step", "check": name, "passed": False, "which": "visible",
-                   "message": f"{check_label(name)}: the grader could not read the check's "
-                   f"arguments from your notebook ({e})."})
-            link.send({"type": "judged"})
-            continue
-        judge.hits = []
-        step = step_number(name)
-        hidden = list(grading_hidden.HIDDEN.get(step if step is not None else name, []))
-        try:
-            verdict = judge_one(judge, checks[name], name, args, kwargs, list(job["seeds"]),
-                                hidden, check_label)
-        except BaseException:  # the judge's own bug: say so, never a silent pass
-            verdict = {"type": "step", "check": name, "passed": False, "grader_error": True,
-                       "message": "The grader's judge failed: "
-                       + traceback.format_exc().strip().splitlines()[-1][:300]}
-        verdict["cell"] = msg.get("cell")
-        write(verdict)
-        try:
-            link.send({"type": "judged"})
-        except OSError:
-            return 0
-
-
-def run_judge(job: dict) -> int:
-    """``grading_worker`` job kind "judge" (forked from the grader's server, outside the
-    sandbox): no learner code ever runs in this process."""
-    sys.dont_write_bytecode = True
-    return serve(job)

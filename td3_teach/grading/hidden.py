@@ -1,7 +1,7 @@
 """Hidden checks: what ``td3-teach grade`` tests beyond the check a learner runs in the notebook.
 
 For every step the grader already reruns the notebook's check on the hidden seeds of
-``grading_points.toml`` (other batch sizes and values), refuses the package's own reference (the
+``grading/points.toml`` (other batch sizes and values), refuses the package's own reference (the
 same object, a subclass, or code that calls it), and watches for tampering. The functions here add
 what a fixed-seed check cannot see: edge cases of shape and batch size, and side effects.
 
@@ -21,7 +21,7 @@ from typing import Callable
 
 import torch
 
-from .checks.api import CheckFailed, as_tensor, call_learner, expect_close, expect_shape
+from ..checks.api import CheckFailed, as_tensor, call_learner, expect_close, expect_shape
 
 
 # --------------------------------------------------------------------------- step 8
@@ -61,6 +61,6 @@ def step08_leaves_inputs_unchanged(step08_min_target_q: Callable,
     expect_close(8, out, torch.min(q1, q2), "With a batch of 256, the result")
 
 
-HIDDEN: dict[int, list[Callable[..., None]]] = {
+HIDDEN: dict[int | str, list[Callable[..., None]]] = {  # step number, or a named check
     8: [step08_batch_of_one, step08_leaves_inputs_unchanged],
 }

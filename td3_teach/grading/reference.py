@@ -51,7 +51,7 @@ NAMED: dict[str, str] = {"agent": "agent.TD3", "bug_hunt": "agent.TD3"}
 # for those, the package's code that counts is its agent and its update: a learner's own TD3 may
 # build the package's networks (notebook 16 imports Actor and Critic) and pick its device
 NAMED_MODULES = ("td3_teach.agent", "td3_teach.update")
-_PACKAGE = str(Path(__file__).resolve().parent)
+_PACKAGE = str(Path(__file__).resolve().parents[1])  # td3_teach/
 LIBRARY_ROOTS = tuple(str(Path(p).resolve()) for p in {sys.prefix, sys.base_prefix}
                       if p) + ("<frozen ",)
 
@@ -96,7 +96,7 @@ def _resolve(where: str) -> Any:
 
 
 def _where(step: int | str) -> str:
-    from .steps import STEPS
+    from ..steps import STEPS
     if isinstance(step, str):
         return NAMED.get(step, "")
     return STEPS[step - 1].where if 1 <= step <= len(STEPS) else ""
@@ -213,12 +213,12 @@ class Watch:
 
 
 def check_code_objects() -> tuple[set, set]:
-    """(every code object of td3_teach.checks and grading_hidden, the ones that call learner
+    """(every code object of td3_teach.checks and grading.hidden, the ones that call learner
     code), taken in the graded run before any learner code runs."""
     codes: set = set()
     entry: set = set()
     for name, mod in list(sys.modules.items()):
-        if not (name.startswith("td3_teach.checks") or name == "td3_teach.grading_hidden"):
+        if not (name.startswith("td3_teach.checks") or name == "td3_teach.grading.hidden"):
             continue
         for v in list(vars(mod).values()):
             for f in _functions_of(v) if isinstance(v, type) else [v]:

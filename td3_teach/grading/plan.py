@@ -25,7 +25,8 @@ from pathlib import Path
 
 import nbformat
 
-from .build_notebooks import BEGIN, DEFINES
+from ..build_notebooks import BEGIN, DEFINES
+from .status import Status
 
 NOTEBOOK_LABEL = re.compile(r"^(\d\d(?:_\d\d)*)_")
 MAX_NOTEBOOK_BYTES = 50 << 20
@@ -156,7 +157,7 @@ def load_instructor(solutions: Path, graded_only: bool = True) -> list[Instructo
 class Unreadable(Exception):
     """A submitted file that cannot be graded: ``status`` is "not JSON" or "not a notebook"."""
 
-    def __init__(self, status: str, detail: str) -> None:
+    def __init__(self, status: Status, detail: str) -> None:
         super().__init__(detail)
         self.status, self.detail = status, detail
 
@@ -166,22 +167,22 @@ def read_learner(path: Path) -> nbformat.NotebookNode:
     try:
         size = path.stat().st_size
         if size > MAX_NOTEBOOK_BYTES:
-            raise Unreadable("not a notebook", f"the file is {size >> 20} MiB; the grader reads "
+            raise Unreadable(Status.NOT_A_NOTEBOOK, f"the file is {size >> 20} MiB; the grader reads "
                              f"notebooks up to {MAX_NOTEBOOK_BYTES >> 20} MiB")
         text = path.read_bytes().decode("utf-8")
     except UnicodeDecodeError:
-        raise Unreadable("not JSON", "the file is not text (UTF-8): is it really a .ipynb?")
+        raise Unreadable(Status.NOT_JSON, "the file is not text (UTF-8): is it really a .ipynb?")
     except OSError as e:
-        raise Unreadable("not a notebook", f"the file cannot be read: {e}")
+        raise Unreadable(Status.NOT_A_NOTEBOOK, f"the file cannot be read: {e}")
     try:
         data = json.loads(text)
     except ValueError as e:
-        raise Unreadable("not JSON", f"the file is not valid JSON ({e}); a notebook saved by "
+        raise Unreadable(Status.NOT_JSON, f"the file is not valid JSON ({e}); a notebook saved by "
                          "Jupyter always is. Was it renamed from another format or cut short?")
     old_format = isinstance(data, dict) and data.get("nbformat") == 3 \
         and isinstance(data.get("worksheets"), list)  # Jupyter < 4 (IPython 2): nbformat converts it
     if not isinstance(data, dict) or not (isinstance(data.get("cells"), list) or old_format):
-        raise Unreadable("not a notebook", "the file is JSON but has no list of cells: it is not "
+        raise Unreadable(Status.NOT_A_NOTEBOOK, "the file is JSON but has no list of cells: it is not "
                          "a Jupyter notebook.")
     try:
         nb = nbformat.reads(text, as_version=4)
@@ -196,7 +197,7 @@ def read_learner(path: Path) -> nbformat.NotebookNode:
             if not isinstance(cell.source, str):
                 raise ValueError("a cell's source is not text")
     except Exception as e:  # nbformat's own errors vary by version
-        raise Unreadable("not a notebook", f"nbformat cannot read it: {str(e)[:200]}")
+        raise Unreadable(Status.NOT_A_NOTEBOOK, f"nbformat cannot read it: {str(e)[:200]}")
     return nb
 
 
