@@ -104,7 +104,7 @@ def handout(source: str) -> str:
 
 
 def step_label(path: Path) -> str:
-    """``08_min_of_twin_targets.ipynb`` -> ``Step 8``; ``14_15_...`` -> ``Steps 14-15``."""
+    """``08_min_target_q.ipynb`` -> ``Step 8``; ``14_15_...`` -> ``Steps 14-15``."""
     nums = [int(n) for n in re.findall(r"^(\d\d)(?:_(\d\d))?_", path.name)[0] if n]
     if not nums:
         return path.stem

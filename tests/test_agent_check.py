@@ -118,10 +118,10 @@ def test_agent_check_passes_sequential_networks_without_q1():
 def test_agent_check_passes_train_built_from_the_step_notebooks_functions():
     """The learner's step functions of notebooks 05-15 fit the calls notebook 16 lists."""
     steps = {}
-    for nb in ("05_target_action.ipynb", "06_target_policy_noise.ipynb", "07_twin_target_q.ipynb",
-               "08_min_of_twin_targets.ipynb", "09_bellman_target.ipynb", "10_current_q.ipynb",
-               "11_critic_loss.ipynb", "12_critic_update.ipynb", "13_delayed_actor_update.ipynb",
-               "14_15_polyak_averaging.ipynb"):
+    for nb in ("05_target_action.ipynb", "06_target_policy_noise.ipynb", "07_target_q.ipynb",
+               "08_min_target_q.ipynb", "09_bellman_target.ipynb", "10_current_q.ipynb",
+               "11_critic_loss.ipynb", "12_critic_update.ipynb", "13_actor_update.ipynb",
+               "14_15_update_targets.ipynb"):
         mine = ("step" + nb[:2], "step" + nb[3:5], "delayed") if nb.startswith("14") else ("step" + nb[:2],)
         steps.update({k: v for k, v in exercise_namespace(nb).items() if k.startswith(mine)})
     ns = exercise_namespace(NB)

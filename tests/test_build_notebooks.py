@@ -49,12 +49,12 @@ def test_every_step_has_a_check_cell_worth_points_in_its_solution_notebook():
 
 
 def test_solution_cells_carry_nbgrader_solution_metadata():
-    nb = nbformat.read(SOLUTIONS / "08_min_of_twin_targets.ipynb", as_version=4)
+    nb = nbformat.read(SOLUTIONS / "08_min_target_q.ipynb", as_version=4)
     exercise = [c for c in nb.cells if bn.BEGIN in c.source]
     assert len(exercise) == 2  # the function, then the prediction question
     assert [c.metadata["nbgrader"] for c in exercise] == [{
         "schema_version": 3, "solution": True, "grade": False, "locked": False,
-        "grade_id": f"08_min_of_twin_targets_{name}"}
+        "grade_id": f"08_min_target_q_{name}"}
         for name in ("step08_min_target_q", "step08_prediction")]
 
 

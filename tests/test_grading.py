@@ -1,7 +1,10 @@
 """``td3-teach grade``: one grading run over tests/grading_fixtures/submissions/ (one learner per
 way a submission can go wrong, made by make_fixtures.py from the real step-8 notebooks) gives the
 right gradebook and feedback; then the pieces on their own (layouts, points, cell matching, the
-guard, the tamper snapshot) and nbgrader's acceptance of a solution notebook."""
+guard, the tamper snapshot) and nbgrader's acceptance of a solution notebook.
+
+The fixtures carry notebook 08's old name, NAME (08_min_of_twin_targets.ipynb, and its old
+grade_ids): the gradebook and feedback name it by its current name, CURRENT (08_min_target_q.ipynb)."""
 
 from __future__ import annotations
 
@@ -25,7 +28,7 @@ from td3_teach.grading.plan import build_program, load_instructor
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "grading_fixtures"
 sys.path.insert(0, str(FIXTURES))
-from make_fixtures import ESCAPE, EXPECTED, NAME, NOT_JSON  # noqa: E402
+from make_fixtures import CURRENT, ESCAPE, EXPECTED, NAME, NOT_JSON  # noqa: E402
 
 SOLUTIONS = ROOT / "solutions"
 
@@ -69,7 +72,7 @@ def test_gradebook_points_and_status(graded, learner):
 
 
 FEEDBACK = {
-    "alice_correct": ["Step 8 ✓ 1 / 1"],
+    "alice_correct": ["Step 8 ✓ 1 / 1", f"| {CURRENT} | {NAME} | ok | 1 / 1 |"],
     "bob_partial": ["batch of one", "hidden test", "Hint:"],
     "carol_lost_metadata": ["lost its nbgrader metadata"],
     "dan_edited_check": ["LARGER", "Hint:", "changed locked cell"],
@@ -82,9 +85,9 @@ FEEDBACK = {
     "leo_not_json": ["not valid JSON"],
     "mia_not_a_notebook": ["no list of cells"],
     "olga_writes_outside": [f"refused writing {ESCAPE}"],
-    "pete_reads_solutions": [f"refused opening {SOLUTIONS}/{NAME}"],
+    "pete_reads_solutions": [f"refused opening {SOLUTIONS}/{CURRENT}"],
     "quinn_memory_hog": ["can't allocate memory"],
-    "rita_no_notebook": [f"did not submit {NAME}", "No .ipynb file"],
+    "rita_no_notebook": [f"did not submit {CURRENT}", "No .ipynb file"],
     "sam_uses_reference": ["uses the package's reference", "step08_min_target_q"],
 }
 
@@ -103,7 +106,7 @@ def test_code_that_writes_outside_its_folder_leaves_nothing_behind(graded):
 
 def test_huge_output_is_capped_in_the_executed_notebook(graded):
     out, _, _ = graded
-    executed = out / "executed" / "ned_huge_output" / NAME
+    executed = out / "executed" / "ned_huge_output" / CURRENT
     assert executed.stat().st_size < 600_000  # the cell printed 5 MB
     assert "output truncated" in executed.read_text()
 
@@ -116,6 +119,37 @@ def test_summary_counts_learners_mean_and_most_failed_step(graded):
     assert summary["mean_score"] == pytest.approx(passed / len(EXPECTED), abs=1e-3)
     assert summary["most_failed_step"] == 8
     assert summary["failed_by_step"] == {"step08": len(EXPECTED) - passed}
+
+
+def test_a_notebook_under_its_old_name_grades_as_under_its_new_one(tmp_path):
+    """A class handed notebook 08 before it was renamed (the fixtures: NAME, old grade_ids) and a
+    class handed it after (CURRENT, new grade_ids) get the same grade: same points, status and
+    feedback, under the new name. A passing and a failing learner, each submitted both ways."""
+    subs, out = tmp_path / "subs", tmp_path / "out"
+    old_prefix, new_prefix = Path(NAME).stem + "_", Path(CURRENT).stem + "_"
+    fixtures = {"alice": FIXTURES / "submissions" / "alice_correct" / NAME,
+                "bob": FIXTURES / "submissions" / f"bob_partial__{NAME}"}
+    for learner, fixture in fixtures.items():
+        text = fixture.read_text()
+        assert f'"grade_id": "{old_prefix}' in text  # the fixture is an old class's file
+        (subs / f"old_{learner}").mkdir(parents=True)
+        (subs / f"old_{learner}" / NAME).write_text(text)
+        (subs / f"new_{learner}").mkdir()
+        (subs / f"new_{learner}" / CURRENT).write_text(text.replace(f'"{old_prefix}', f'"{new_prefix}'))
+    assert cli.main(["grade", str(subs), "--out", str(out), "--solutions", str(SOLUTIONS),
+                     "--jobs", "2", "--timeout-cell", "5", "--timeout-notebook", "90",
+                     "--memory-mb", "3072", "--quiet"]) == 0
+    with open(out / "gradebook.csv", newline="") as f:
+        rows = {r.pop("learner"): r for r in csv.DictReader(f)}
+    assert rows["new_alice"] == rows["old_alice"] == {"step08": "1", "total": "1", "status": "ok"}
+    assert rows["new_bob"] == rows["old_bob"] == {"step08": "0", "total": "0", "status": "ok"}
+    for learner in fixtures:
+        old, new = feedback(out, f"old_{learner}"), feedback(out, f"new_{learner}")
+        assert f"| {CURRENT} | {NAME} |" in old and f"| {CURRENT} | {CURRENT} |" in new
+        assert "lost its nbgrader metadata" not in old  # the old grade_ids matched the new cells
+        assert old.replace(f"old_{learner}", "LEARNER").replace(f"| {NAME} |", f"| {CURRENT} |") \
+            == new.replace(f"new_{learner}", "LEARNER"), (old, new)
+    assert json.loads((out / "summary.json").read_text())["notebooks"] == [CURRENT]
 
 
 # --------------------------------------------------------------------------- the pieces
@@ -145,7 +179,7 @@ def test_points_file_overrides_the_defaults_key_by_key(tmp_path):
 
 
 def _learner_nb(**replace: str) -> nbformat.NotebookNode:
-    nb = nbformat.read(ROOT / "notebooks" / NAME, as_version=4)
+    nb = nbformat.read(ROOT / "notebooks" / CURRENT, as_version=4)
     for cell in nb.cells:
         for old, new in replace.items():
             cell.source = cell.source.replace(old, new)
@@ -153,7 +187,7 @@ def _learner_nb(**replace: str) -> nbformat.NotebookNode:
 
 
 def test_program_runs_the_instructors_check_not_the_learners_edit():
-    inb = next(i for i in load_instructor(SOLUTIONS) if i.name == NAME)
+    inb = next(i for i in load_instructor(SOLUTIONS) if i.name == CURRENT)
     check = "checks.step08(step08_min_target_q, step08_prediction)"
     nb = _learner_nb(**{check: 'print("passed")'})
     prog = build_program(inb, nb)
@@ -164,7 +198,7 @@ def test_program_runs_the_instructors_check_not_the_learners_edit():
 
 
 def test_program_matches_cells_by_name_when_metadata_is_lost_and_keeps_added_cells():
-    inb = next(i for i in load_instructor(SOLUTIONS) if i.name == NAME)
+    inb = next(i for i in load_instructor(SOLUTIONS) if i.name == CURRENT)
     nb = _learner_nb()
     for c in nb.cells:
         c.metadata = {}
@@ -262,7 +296,7 @@ def test_snapshot_sees_a_monkeypatched_check_torch_function_or_tensor_subclass()
 def test_nbgrader_generate_assignment_accepts_a_solution_notebook(tmp_path):
     course = tmp_path / "course"
     (course / "source" / "step08").mkdir(parents=True)
-    shutil.copyfile(SOLUTIONS / NAME, course / "source" / "step08" / NAME)
+    shutil.copyfile(SOLUTIONS / CURRENT, course / "source" / "step08" / CURRENT)
     (course / "nbgrader_config.py").write_text(textwrap.dedent(f"""\
         c = get_config()
         c.CourseDirectory.course_id = "td3-teach"
@@ -275,7 +309,7 @@ def test_nbgrader_generate_assignment_accepts_a_solution_notebook(tmp_path):
     run = subprocess.run(cmd + ["generate_assignment", "step08", "--create", "--force"],
                          cwd=course, capture_output=True, text=True, timeout=300, env=env)
     assert run.returncode == 0, run.stdout + run.stderr
-    released = nbformat.read(course / "release" / "step08" / NAME, as_version=4)
+    released = nbformat.read(course / "release" / "step08" / CURRENT, as_version=4)
     sources = "\n".join(c.source for c in released.cells)
     assert "torch.min(q1_next, q2_next)" not in sources  # the solution was stripped
     check = next(c for c in released.cells if c.metadata["nbgrader"].get("grade"))

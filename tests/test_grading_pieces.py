@@ -16,12 +16,13 @@ import torch
 from td3_teach import update
 from td3_teach.grading import learner_names, printable
 from td3_teach.grading.judge import Remote
-from td3_teach.grading.plan import grade_id, load_instructor, match_notebook, read_learner
+from td3_teach.grading.plan import build_program, current_name, grade_id, load_instructor, match_notebook, read_learner
 from td3_teach.grading.reference import ReferenceCode
 from td3_teach.grading.wire import Unpackable, pack, pack_result, unpack
 
 ROOT = Path(__file__).resolve().parents[1]
-NAME = "08_min_of_twin_targets.ipynb"
+NAME = "08_min_target_q.ipynb"
+OLD_NAME = "08_min_of_twin_targets.ipynb"  # its name before issue 15 (steps.RENAMED)
 
 
 def test_learner_names_are_distinct_valid_utf8_and_plain_file_names():
@@ -53,6 +54,24 @@ def test_null_or_list_nbgrader_metadata_is_lost_metadata_not_a_crash(tmp_path):
     assert grade_id(got.cells[1]) == ""
     inb = next(i for i in load_instructor(ROOT / "solutions") if i.name == NAME)
     assert match_notebook("renamed.ipynb", got, [inb]) is inb
+
+
+def test_a_renamed_notebooks_old_name_and_old_grade_ids_are_read_as_the_new_ones():
+    from td3_teach.steps import RENAMED
+    assert current_name(OLD_NAME) == NAME and current_name("09_bellman_target.ipynb") == "09_bellman_target.ipynb"
+    instructors = load_instructor(ROOT / "solutions")
+    for old, new in RENAMED.items():
+        assert match_notebook(old, None, instructors).name == new
+    nb = nbformat.read(ROOT / "notebooks" / NAME, as_version=4)
+    new_ids = [grade_id(c) for c in nb.cells]
+    assert new_ids[0] == "08_min_target_q_cell00" and "step08_check" in new_ids
+    old_nb = nbformat.reads(nbformat.writes(nb).replace('"08_min_target_q_', '"08_min_of_twin_targets_'), 4)
+    assert old_nb.cells[0].metadata["nbgrader"]["grade_id"] == "08_min_of_twin_targets_cell00"
+    assert [grade_id(c) for c in old_nb.cells] == new_ids
+    assert grade_id({"metadata": {"nbgrader": {"grade_id": "08_min_of_twin_targetsX"}}}) == "08_min_of_twin_targetsX"
+    inb = next(i for i in instructors if i.name == NAME)
+    old_prog, new_prog = build_program(inb, old_nb), build_program(inb, nb)
+    assert old_prog.items == new_prog.items and old_prog.notes == new_prog.notes == []
 
 
 def test_an_nbformat3_notebook_is_converted(tmp_path):

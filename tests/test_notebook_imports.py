@@ -61,7 +61,7 @@ def test_learner_notebook_does_not_import_its_own_reference(notebook):
 
 def test_the_rule_catches_the_imports_it_is_for():
     assert reaches("from td3_teach.networks import make_target", forbidden("02_actor.ipynb"))
-    assert reaches("from td3_teach.update import polyak_update as p", forbidden("14_15_polyak_averaging.ipynb"))
+    assert reaches("from td3_teach.update import polyak_update as p", forbidden("14_15_update_targets.ipynb"))
     assert reaches("from td3_teach import update\nupdate.step09_bellman_target(r, t, q, 0.9)",
                    forbidden("09_bellman_target.ipynb"))
     assert not reaches("from td3_teach.networks import Actor, Critic, make_target",

@@ -12,12 +12,12 @@ from notebook_code import check_failure, exercise_namespace
 CASES = {
     5: ("05_target_action.ipynb", ["step05_target_action"], [{"s_next", "actor"}, {"s", "actor_target"},
                                                                {"s_next"}, "s_next", {"nonsense"}]),
-    7: ("07_twin_target_q.ipynb", ["step07_target_q"], [{"s_next", "a_tilde", "critic"},
+    7: ("07_target_q.ipynb", ["step07_target_q"], [{"s_next", "a_tilde", "critic"},
                                                         {"s_next", "a", "critic_target"},
                                                         {"s_next", "a_tilde", "critic_target", "actor_target"}]),
     10: ("10_current_q.ipynb", ["step10_current_q"], [{"s", "a"}, {"s", "a_tilde", "critic"},
                                                      {"s", "a", "critic", "critic_target"}]),
-    8: ("08_min_of_twin_targets.ipynb", ["step08_min_target_q"], ["B", "same", ("A", "B")]),
+    8: ("08_min_target_q.ipynb", ["step08_min_target_q"], ["B", "same", ("A", "B")]),
     9: ("09_bellman_target.ipynb", ["step09_bellman_target", "terminal_flag"],
         [(1.0, 1.0), (100.0, 100.0), (1.0, 100.0), (100.0,)]),
 }
@@ -46,7 +46,7 @@ def test_a_wrong_prediction_fails_with_a_reason(step, answer):
 def test_an_unanswered_prediction_says_not_implemented():
     def unanswered():
         raise NotImplementedError("Step 8: this is your exercise.")
-    ns = exercise_namespace("08_min_of_twin_targets.ipynb")
+    ns = exercise_namespace("08_min_target_q.ipynb")
     with pytest.raises(checks.NotImplementedYet):
         checks.step08(ns["step08_min_target_q"], unanswered)
 

@@ -1,15 +1,18 @@
 """The 15 steps are listed once, in td3_teach.steps.STEPS; everything else must agree with it:
 README's steps table, the package attributes, the check modules, the test files and the notebooks,
-each named with the step's token and slug (``step08``, ``min_target_q``)."""
+each named with the step's token and slug (``step08``, ``min_target_q``): notebook
+``08_min_target_q.ipynb``, and ``14_15_update_targets.ipynb`` for the two steps that share one
+(the rule: ``expected_notebook_name``)."""
 
 import importlib
 import inspect
+import re
 from pathlib import Path
 
 import pytest
 
 import td3_teach
-from td3_teach.steps import STEPS, step
+from td3_teach.steps import RENAMED, STEPS, step
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -97,9 +100,68 @@ def test_steps_each_notebook_exists_in_solutions_and_notebooks(s):
     assert not missing, f"step {s.number} ({s.title}): missing " + ", ".join(missing)
 
 
-def test_steps_notebook_names_start_with_the_step_number():
-    for s in STEPS:  # a notebook shared by two steps is named for both: 14_15_...
-        assert s.notebook.startswith((f"{s.number:02d}_", f"{s.number - 1:02d}_{s.number:02d}_")), s
+def expected_notebook_name(steps: list) -> str:
+    """The rule for a notebook's name. One step: ``NN_<slug>.ipynb`` (``08_min_target_q.ipynb``),
+    like its function, check and tests. Two consecutive steps sharing a notebook: both numbers,
+    then the words both slugs have, in order, the last one plural: ``update_actor_target`` and
+    ``update_critic_target`` -> ``14_15_update_targets.ipynb``."""
+    if len(steps) == 1:
+        return f"{steps[0].number:02d}_{steps[0].slug}.ipynb"
+    a, b = steps
+    assert b.number == a.number + 1, f"steps {a.number} and {b.number} share a notebook but are not consecutive"
+    shared = [w for w in a.slug.split("_") if w in b.slug.split("_")]
+    assert shared, f"steps {a.number} and {b.number} share no word: name their notebook by hand here"
+    return f"{a.number:02d}_{b.number:02d}_{'_'.join(shared[:-1] + [shared[-1] + 's'])}.ipynb"
+
+
+def notebooks_by_name() -> dict[str, list]:
+    out: dict[str, list] = {}
+    for s in STEPS:
+        out.setdefault(s.notebook, []).append(s)
+    return out
+
+
+@pytest.mark.parametrize("notebook", sorted(notebooks_by_name()))
+def test_steps_each_notebook_is_named_by_its_steps_slugs(notebook):
+    steps = notebooks_by_name()[notebook]
+    assert len(steps) <= 2, f"{notebook} is shared by {len(steps)} steps; the rule is for one or two"
+    assert notebook == expected_notebook_name(steps)
+
+
+def test_steps_the_two_step_rule_names_notebook_14_15_for_both_steps():
+    assert expected_notebook_name([step(14), step(15)]) == "14_15_update_targets.ipynb"
+    assert expected_notebook_name([step(8)]) == "08_min_target_q.ipynb"
+    with pytest.raises(AssertionError, match="not consecutive"):
+        expected_notebook_name([step(13), step(15)])
+
+
+def readme_course_notebooks() -> set[str]:
+    """The notebooks README's "what you do" table names one by one (``00_introduction``,
+    ``16_your_td3``...; the steps' row is ``01`` ... ``15``)."""
+    text = README.read_text(encoding="utf-8")
+    return {f"{m}.ipynb" for m in re.findall(r"^\| `(\d\d_\w+)` \|", text, re.M)}
+
+
+@pytest.mark.parametrize("folder", ["solutions", "notebooks"])
+def test_steps_solutions_and_notebooks_hold_exactly_the_course_notebooks(folder):
+    if not any((ROOT / "solutions").glob("*.ipynb")):
+        pytest.skip("solutions/ has no notebooks yet: nothing to check against STEPS")
+    expected = set(notebooks_by_name()) | readme_course_notebooks()
+    assert "00_introduction.ipynb" in expected and "16_your_td3.ipynb" in expected
+    found = {p.name for p in (ROOT / folder).glob("*.ipynb")}
+    assert found == expected, f"{folder}/: extra {sorted(found - expected)}, missing {sorted(expected - found)}"
+
+
+def test_steps_renamed_notebooks_point_to_current_step_notebooks():
+    """``RENAMED`` (old name -> new) is how the grader takes an old class's files: every new name
+    is a step's notebook, with the same leading numbers, and no old name is still in use."""
+    current = set(notebooks_by_name())
+    for old, new in RENAMED.items():
+        assert new in current, (old, new)
+        label = re.compile(r"^\d\d(?:_\d\d)*_")  # the grader's fallback matches by it too
+        assert old not in current and label.match(old)[0] == label.match(new)[0], (old, new)
+        for folder in ("solutions", "notebooks"):
+            assert not (ROOT / folder / old).exists(), f"{folder}/{old} is still there"
 
 
 def test_steps_package_exports_steps():

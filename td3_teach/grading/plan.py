@@ -13,6 +13,11 @@ where they stand, before the next matched cell. The graded program then takes, i
 instructor's order up to the last check: the instructor's text for setup cells, the learner's
 text for exercises (and added cells), and the instructor's text for checks, whatever the learner
 did to theirs.
+
+Four notebooks were renamed after classes had them (``steps.RENAMED``): a submission under an old
+name is matched as the new notebook (``current_name``), and its cells' old ``grade_id`` prefixes
+(``08_min_of_twin_targets_cell00``) are read as the new ones (``08_min_target_q_cell00``), so an
+old class's notebooks grade exactly as new ones.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from pathlib import Path
 import nbformat
 
 from ..build_notebooks import BEGIN, DEFINES
+from ..steps import RENAMED
 from .status import Status
 
 NOTEBOOK_LABEL = re.compile(r"^(\d\d(?:_\d\d)*)_")
@@ -34,6 +40,14 @@ MAX_NOTEBOOK_BYTES = 50 << 20
 # classes CheckPassed / CheckFailed start with a capital and are not checks)
 CHECK_CALL = re.compile(r"\bchecks\.([a-z][A-Za-z0-9_]*)\s*\(")
 STEP_CHECK = re.compile(r"step(\d\d)")
+# the grade_id prefix of each renamed notebook (its stem, as build_notebooks writes it): old -> new
+RENAMED_GRADE_IDS = {Path(old).stem + "_": Path(new).stem + "_" for old, new in RENAMED.items()}
+
+
+def current_name(name: str) -> str:
+    """The name a notebook has now: ``08_min_target_q.ipynb`` for ``08_min_of_twin_targets.ipynb``
+    (``steps.RENAMED``); any other name as it is."""
+    return RENAMED.get(name, name)
 
 
 def nbgrader_meta(cell) -> dict:
@@ -45,9 +59,16 @@ def nbgrader_meta(cell) -> dict:
 
 
 def grade_id(cell) -> str:
-    """The cell's nbgrader ``grade_id`` when it is a non-empty string, else ""."""
+    """The cell's nbgrader ``grade_id`` when it is a non-empty string, else ""; a renamed
+    notebook's old prefix is given as the new one (``08_min_of_twin_targets_cell00`` ->
+    ``08_min_target_q_cell00``)."""
     gid = nbgrader_meta(cell).get("grade_id")
-    return gid if isinstance(gid, str) else ""
+    if not isinstance(gid, str):
+        return ""
+    for old, new in RENAMED_GRADE_IDS.items():
+        if gid.startswith(old):
+            return new + gid[len(old):]
+    return gid
 
 
 def check_label(name: str) -> str:
@@ -84,7 +105,7 @@ class InstructorNotebook:
 
     @property
     def label(self) -> str:
-        """``08`` for ``08_min_of_twin_targets.ipynb``, ``14_15`` for ``14_15_...``."""
+        """``08`` for ``08_min_target_q.ipynb``, ``14_15`` for ``14_15_...``."""
         m = NOTEBOOK_LABEL.match(self.name)
         return m.group(1) if m else self.path.stem
 
@@ -203,8 +224,10 @@ def read_learner(path: Path) -> nbformat.NotebookNode:
 
 def match_notebook(name: str, nb: nbformat.NotebookNode | None,
                    instructors: list[InstructorNotebook]) -> InstructorNotebook | None:
-    """Which instructor notebook a submission is: by file name, by nbgrader grade_ids, by the
-    leading number (``08_...``), then by the checks it calls and the names it defines."""
+    """Which instructor notebook a submission is: by file name (an old name, ``steps.RENAMED``,
+    as the new one), by nbgrader grade_ids, by the leading number (``08_...``), then by the
+    checks it calls and the names it defines."""
+    name = current_name(name)
     for inb in instructors:
         if inb.name == name:
             return inb

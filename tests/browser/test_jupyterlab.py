@@ -17,7 +17,7 @@ def prompts(nb):
 
 
 def test_run_all_stops_at_the_unfinished_exercise(notebook):
-    nb = notebook("08_min_of_twin_targets.ipynb")
+    nb = notebook("08_min_target_q.ipynb")
     nb.menu("Run", "Run All Cells")
     check = nb.cell_with("checks.step08(")
     check.locator(".jp-RenderedHTML", has_text="not implemented yet").wait_for(timeout=90_000)
@@ -29,7 +29,7 @@ def test_run_all_stops_at_the_unfinished_exercise(notebook):
 
 
 def test_wrong_answer_shows_the_red_box_and_a_right_one_the_green_box(notebook):
-    nb = notebook("08_min_of_twin_targets.ipynb")
+    nb = notebook("08_min_target_q.ipynb")
     nb.shot("08_opened")
     exercise, check = nb.cell_with("def step08_min_target_q"), nb.cell_with("checks.step08(")
     nb.run(nb.cells().first)  # imports

@@ -7,6 +7,11 @@ learners send. Run it again after the step-8 notebook changes, and commit the re
     python tests/grading_fixtures/make_fixtures.py
 
 The expected grade of each learner is in EXPECTED (tests/test_grading.py asserts it).
+
+The fixtures are a class that was handed the notebooks before issue 15 renamed them
+(td3_teach.steps.RENAMED): each file keeps its old name (08_min_of_twin_targets.ipynb) and the
+grade_ids it had then (08_min_of_twin_targets_cell00), so the tests prove such a class still
+grades. ``course_notebook`` reads a notebook under its current name and gives it back as it was.
 """
 
 from __future__ import annotations
@@ -18,9 +23,12 @@ from pathlib import Path
 
 import nbformat
 
+from td3_teach.steps import RENAMED
+
 ROOT = Path(__file__).resolve().parents[2]
 OUT = Path(__file__).resolve().parent / "submissions"
-NAME = "08_min_of_twin_targets.ipynb"
+NAME = "08_min_of_twin_targets.ipynb"  # the name the fixtures' class got notebook 08 under
+CURRENT = RENAMED[NAME]  # its name now, in solutions/ and notebooks/ and in the gradebook
 ESCAPE = "/tmp/td3_teach_grading_escape.txt"  # what the "writes outside" learner tries to create
 
 STUB_LINE = "    # YOUR CODE HERE\n"
@@ -52,13 +60,27 @@ EXPECTED = {
 }
 
 
+def course_notebook(folder: str, name: str) -> nbformat.NotebookNode:
+    """The course's notebook ``name`` in ``folder`` (solutions or notebooks) as the fixtures'
+    class got it: read under its current name, and a renamed notebook's grade_ids given back
+    their old prefix (``08_min_target_q_cell00`` -> ``08_min_of_twin_targets_cell00``)."""
+    nb = nbformat.read(ROOT / folder / RENAMED.get(name, name), as_version=4)
+    if name in RENAMED:
+        old, new = Path(name).stem + "_", Path(RENAMED[name]).stem + "_"
+        for c in nb.cells:
+            meta = c.metadata.get("nbgrader", {})
+            if meta.get("grade_id", "").startswith(new):
+                meta["grade_id"] = old + meta["grade_id"][len(new):]
+    return nb
+
+
 def handed_out(keep_figure: bool = False) -> nbformat.NotebookNode:
     """The learner's notebook as handed out; without the figure after the check unless asked
     (it only costs time: the grader never runs cells after the last check)."""
-    nb = nbformat.read(ROOT / "notebooks" / NAME, as_version=4)
+    nb = course_notebook("notebooks", NAME)
     # Every learner here answered the prediction question right: the fixtures are about the code.
     solved = {c.metadata["nbgrader"]["grade_id"]: c.source
-              for c in nbformat.read(ROOT / "solutions" / NAME, as_version=4).cells
+              for c in course_notebook("solutions", NAME).cells
               if c.metadata.get("nbgrader", {}).get("grade_id", "").endswith("_prediction")}
     for c in nb.cells:
         if c.metadata.get("nbgrader", {}).get("grade_id") in solved:
@@ -96,7 +118,7 @@ def add_cell(nb: nbformat.NotebookNode, source: str, before=None, after=None) ->
 
 
 def solution_code() -> str:
-    sol = nbformat.read(ROOT / "solutions" / NAME, as_version=4)
+    sol = course_notebook("solutions", NAME)
     src = exercise(sol).source
     inner = src.split("### BEGIN SOLUTION\n")[1].split("    ### END SOLUTION")[0]
     assert inner.strip() == RIGHT.strip(), "the step-8 solution changed: update RIGHT"
@@ -147,7 +169,7 @@ def build() -> dict[str, object]:
     subs["pete_reads_solutions/" + NAME] = answer(handed_out(), "    pass", after=(
         "import json, pathlib, td3_teach\n"
         "_course = pathlib.Path(td3_teach.__file__).resolve().parents[1]\n"
-        f"_nb = json.loads((_course / 'solutions' / {NAME!r}).read_text())\n"
+        f"_nb = json.loads((_course / 'solutions' / {CURRENT!r}).read_text())\n"
         "exec(next(''.join(c['source']) for c in _nb['cells'] if 'BEGIN SOLUTION' in "
         "''.join(c['source'])))"))
 
@@ -227,7 +249,7 @@ def build_adversarial() -> dict[str, object]:
         f"{daemon!r}, {DAEMON_MARK!r}], [])"))
     reader = ("import json, pathlib, sys, td3_teach\n"
               "course = pathlib.Path(td3_teach.__file__).resolve().parents[1]\n"
-              f"nb = json.loads((course / 'solutions' / {NAME!r}).read_text())\n"
+              f"nb = json.loads((course / 'solutions' / {CURRENT!r}).read_text())\n"
               "src = next(''.join(c['source']) for c in nb['cells'] if 'BEGIN SOLUTION' in "
               "''.join(c['source']))\n"
               "pathlib.Path('stolen.py').write_text(src)")
@@ -329,7 +351,7 @@ def build_helpers() -> dict[str, object]:
     subs: dict[str, object] = {}
     for notebook, learners in EXPECTED_HELPERS.items():
         for learner in learners:
-            nb = nbformat.read(ROOT / "solutions" / notebook, as_version=4)
+            nb = course_notebook("solutions", notebook)
             if learner in HELPER_USE:
                 for old, new in HELPER_USE[learner][1].items():
                     cells = [c for c in nb.cells if old in c.source]
@@ -384,7 +406,7 @@ def build_judged() -> dict[str, object]:
     subs: dict[str, object] = {}
     for notebook in JUDGED_POINTS:
         for learner in EXPECTED_JUDGED:
-            nb = nbformat.read(ROOT / "solutions" / notebook, as_version=4)
+            nb = course_notebook("solutions", notebook)
             if learner.startswith("forged"):
                 old, new = FORGED[notebook]
                 cells = [c for c in nb.cells if old in c.source]
