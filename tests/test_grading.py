@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import nbformat
@@ -136,6 +137,13 @@ def test_a_notebook_under_its_old_name_grades_as_under_its_new_one(tmp_path):
         (subs / f"old_{learner}" / NAME).write_text(text)
         (subs / f"new_{learner}").mkdir()
         (subs / f"new_{learner}" / CURRENT).write_text(text.replace(f'"{old_prefix}', f'"{new_prefix}'))
+    # alice's old-named file with a newer copy of bob's answer beside it: the old name counts as
+    # the notebook's own name, so it is graded and the copy is not (as with the new name)
+    (subs / "old_with_copy").mkdir()
+    (subs / "old_with_copy" / NAME).write_text(fixtures["alice"].read_text())
+    copy = subs / "old_with_copy" / (Path(CURRENT).stem + "-Copy1.ipynb")
+    copy.write_text(fixtures["bob"].read_text())
+    os.utime(copy, (time.time() + 60, time.time() + 60))
     assert cli.main(["grade", str(subs), "--out", str(out), "--solutions", str(SOLUTIONS),
                      "--jobs", "2", "--timeout-cell", "5", "--timeout-notebook", "90",
                      "--memory-mb", "3072", "--quiet"]) == 0
@@ -143,6 +151,7 @@ def test_a_notebook_under_its_old_name_grades_as_under_its_new_one(tmp_path):
         rows = {r.pop("learner"): r for r in csv.DictReader(f)}
     assert rows["new_alice"] == rows["old_alice"] == {"step08": "1", "total": "1", "status": "ok"}
     assert rows["new_bob"] == rows["old_bob"] == {"step08": "0", "total": "0", "status": "ok"}
+    assert rows["old_with_copy"] == rows["old_alice"]
     for learner in fixtures:
         old, new = feedback(out, f"old_{learner}"), feedback(out, f"new_{learner}")
         assert f"| {CURRENT} | {NAME} |" in old and f"| {CURRENT} | {CURRENT} |" in new

@@ -18,7 +18,8 @@ from pathlib import Path
 
 from .discovery import Submission, discover, learner_names, printable
 from .options import Points, validate_options
-from .plan import InstructorNotebook, Unreadable, load_instructor, match_notebook, read_learner
+from .plan import (InstructorNotebook, Unreadable, current_name, load_instructor, match_notebook,
+                   read_learner)
 from .report import atomic_write, prepare_out, publish, write_reports
 from .results import NotebookResult, StepResult
 from .runs import Context, grade_submission
@@ -152,8 +153,9 @@ def _choose(learner: str, subs: list[Submission], instructors: list[InstructorNo
         key = (learner, inb.name)
         if key in chosen:
             old = chosen[key][0]
-            keep_new = sub.name == inb.name or (old.name != inb.name and
-                                                sub.path.stat().st_mtime > old.path.stat().st_mtime)
+            exact = lambda s: current_name(s.name) == inb.name  # noqa: E731  (an old name counts)
+            keep_new = exact(sub) or (not exact(old) and
+                                      sub.path.stat().st_mtime > old.path.stat().st_mtime)
             dropped = old if keep_new else sub
             learner_notes[learner].append(f"{printable(dropped.path.name)} was not graded: "
                                           f"another file of yours is also {inb.name}.")
