@@ -1,7 +1,7 @@
 """Probe, then judge: the graded run's checks, run outside the process that runs learner code.
 
-For the checks in ``REMOTE`` (steps 4 to 15 and notebook 18's ``exploration``) the graded run
-splits in two processes:
+For the checks in ``REMOTE`` (steps 1 and 4 to 15 and notebook 18's ``exploration``) the graded
+run splits in two processes:
 
 * the **probe** (``probe.run_checks``, inside the sandbox) runs the notebook's cells.
   At a check cell it evaluates the check call's arguments (the learner's functions, values of
@@ -34,6 +34,14 @@ nothing from the probe is ever executed or imported):
   parameter and every leaf input that crossed; the other side rebuilds a tensor with that value
   whose sum has exactly those gradients, and which, like the original, saves the parameters
   (a parameter changed in place before ``backward()`` fails it, as it fails the original);
+* the learner's class (step 1's ``ReplayBuffer``) as a *handle*: the judge's stand-in
+  (``remote_class``) has its name, its ``__init__``'s signature and its methods' names; building
+  one builds the learner's object in the probe, where it stays, and the judge gets a stand-in
+  for it (``remote_object``) whose methods call the learner's object's. A numpy array handed to
+  such a method is one array on both sides from then on (``wire.Handles``): what the check
+  writes into its own copy afterwards reaches the learner's (a buffer that kept a reference
+  sees it change). The check's recording buffer for ``store_step`` crosses as data and comes
+  back with what the learner's code added to it;
 * the learner's function, besides its name and signature, as the names its code uses
   (``checks._code_facts.CodeFacts``), for the checks that say *which* mistake a wrong
   result is (``step()`` before ``backward()``, ``.copy_ = ...``, using ``actor_target``).
@@ -46,11 +54,6 @@ and through a loopback judge, and asserts the same text.
 
 What stays in the probe, and why:
 
-* ``step01``: the check builds the learner's own ``ReplayBuffer`` and calls its methods hundreds
-  of times, and hands the learner's ``store_step`` a recording buffer whose ``add()`` the
-  learner's code calls back. The learner's object exists only in the learner's process; judging
-  it outside needs stand-ins for arbitrary learner objects and calls from the probe back into
-  the judge, which are not built.
 * ``step02``, ``step03``: the check instantiates the learner's ``Actor`` / ``Critic`` class and
   inspects the object (an ``nn.Module``? its parameters' names and shapes, its layers, its
   ``forward``'s code), differentiates the learner's network's output with respect to that
@@ -74,10 +77,10 @@ import traceback
 from typing import Any, Callable
 
 from .messages import JudgeJob, Protocol, Record, Step, to_wire
-from .wire import (Packer, Unpackable, Unpacker, WARNINGS, rng_state, set_rng_state,
-                   set_torch_state, torch_state, unpack)
+from .wire import (KEPT_DUNDERS, Packer, Proxy, Unpackable, Unpacker, WARNINGS, pack, rng_state,
+                   set_rng_state, set_torch_state, torch_state)
 
-REMOTE = frozenset({"step04", "step05", "step06", "step07", "step08", "step09", "step10", "step11",
+REMOTE = frozenset({"step01", "step04", "step05", "step06", "step07", "step08", "step09", "step10", "step11",
                     "step12", "step13", "step14", "step15", "exploration"})
 MAX_MESSAGE = 64 << 20
 
@@ -156,25 +159,133 @@ class Remote:
         return f"<your function {self.__name__}>"
 
 
+def _ident(name: Any, default: str) -> str:
+    name = str(name or "")[:80]
+    return name if name.isidentifier() else default
+
+
+def _signature(params: Any) -> inspect.Signature | None:
+    if params is None:
+        return None
+    try:
+        return inspect.Signature([
+            inspect.Parameter(str(p["name"]), inspect._ParameterKind(int(p["kind"])),
+                              default=None if p.get("default") else inspect.Parameter.empty)
+            for p in list(params)[:50]])
+    except (TypeError, ValueError, KeyError):
+        return None
+
+
+def _method(judge: "Judge", name: str) -> Callable:
+    def method(self: Any, *args: Any, **kwargs: Any) -> Any:
+        return judge.call(type(self).__td3_handle__, args, kwargs, method=name)
+    method.__name__ = method.__qualname__ = name
+    return method
+
+
+def _methods(judge: "Judge", info: dict) -> dict[str, Callable]:
+    names = [str(m) for m in list(info.get("methods") or [])[:200]]
+    return {m: _method(judge, m) for m in names
+            if m.isidentifier() and (not m.startswith("__") or m in KEPT_DUNDERS)}
+
+
+def remote_class(judge: "Judge", handle: int, info: dict) -> type:
+    """The judge's stand-in for a learner's class (step 1's ``ReplayBuffer``): a class of the
+    same name, with its ``__init__``'s signature and its methods' names; building one builds the
+    learner's object in the probe and gives back the stand-in for it (``remote_object``)."""
+    def __new__(cls: type, *args: Any, **kwargs: Any) -> Any:
+        return judge.call(handle, args, kwargs)
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        pass
+    sig = _signature(info.get("params"))
+    if sig is not None:
+        __init__.__signature__ = sig  # type: ignore[attr-defined]
+    name = _ident(info.get("name"), "LearnerClass")
+    ns = {**_methods(judge, info), "__new__": __new__, "__init__": __init__,
+          "__td3_handle__": handle, "__module__": "__main__", "__qualname__": name, "__doc__": None}
+    return type(name, (Proxy,), ns)
+
+
+def remote_object(judge: "Judge", handle: int, info: dict) -> Any:
+    """The judge's stand-in for a learner's object that stays in the probe (a replay buffer the
+    learner's class built): an object of a class of the same name whose methods call the
+    learner's object's methods there."""
+    name = _ident(info.get("name") or info.get("__opaque__"), "object")
+    ns = {**_methods(judge, info), "__td3_handle__": handle, "__module__": "__main__",
+          "__qualname__": name, "__doc__": None}
+    cls = type(name, (Proxy,), ns)
+    return object.__new__(cls)
+
+
 class Judge:
     """Runs one check on ``Remote`` stand-ins; see the module docstring."""
 
     def __init__(self, link: Link, timeout_cell: float) -> None:
         self.link, self.timeout_cell = link, timeout_cell
         self.hits: list[str] = []  # reference use the probe reported
+        self.stand_ins: dict[int, Any] = {}  # handle -> its stand-in (one per learner object)
+        self.arrays: dict[str, tuple[Any, bytes]] = {}  # key -> (array handed to a method, as sent)
+        self.array_keys: dict[int, str] = {}
 
-    def call(self, handle: int, args: tuple, kwargs: dict) -> Any:
-        """Ask the probe to call handle ``handle`` on ``args``: networks, optimizers and the
-        checks' agents cross as data (``Packer``), and what the learner's code did to them, to
-        the global random and torch state, and the warnings it raised, come back into the
-        judge's own objects before its result is returned (or its exception raised)."""
+    def stand_in(self, handle: int, info: dict) -> Any:
+        """The one stand-in for the learner's object ``handle`` (``info``: ``wire.describe``):
+        a class, an object, or a function."""
+        if handle not in self.stand_ins:
+            kind = info.get("kind")
+            self.stand_ins[handle] = remote_class(self, handle, info) if kind == "class" else \
+                remote_object(self, handle, info) if kind == "object" else Remote(self, handle, info)
+        return self.stand_ins[handle]
+
+    def resolve(self, rec: dict) -> Any:
+        """A handle that came back (a learner's object returned by its code) -> its stand-in."""
+        handle = int(rec.get("__handle__", 0))
+        if handle not in self.stand_ins and not rec.get("__opaque__"):
+            raise Unpackable("a handle to nothing")
+        return self.stand_in(handle, rec)
+
+    def _share(self, x: Any, depth: int = 0) -> None:
+        """Key every numpy array in ``x``: handed to a learner object's method, it stays one
+        array on both sides (``wire.Handles``)."""
+        import numpy as np
+        if depth > 5:
+            return
+        if isinstance(x, np.ndarray) and id(x) not in self.array_keys:
+            key = f"a{len(self.arrays) + 1}"
+            self.array_keys[id(x)] = key
+            self.arrays[key] = (x, b"")
+        elif isinstance(x, (list, tuple)):
+            for v in list(x)[:1000]:
+                self._share(v, depth + 1)
+        elif isinstance(x, dict):
+            for v in list(x.values())[:1000]:
+                self._share(v, depth + 1)
+
+    def _updates(self) -> dict:
+        """The shared arrays the check changed since they were last sent."""
+        return {k: pack(a) for k, (a, sent) in self.arrays.items() if a.tobytes() != sent}
+
+    def call(self, handle: int, args: tuple, kwargs: dict, method: str | None = None) -> Any:
+        """Ask the probe to call handle ``handle`` (or its method ``method``) on ``args``:
+        networks, optimizers and the checks' agents cross as data (``Packer``), and what the
+        learner's code did to them, to the global random and torch state, and the warnings it
+        raised, come back into the judge's own objects before its result is returned (or its
+        exception raised). A learner's object it returns stays there: its stand-in comes back."""
         import warnings
 
-        packer = Packer("j")
+        if method is not None:
+            self._share((args, kwargs))
+        packer = Packer("j", arrays=self.array_keys)
         msg = {"type": "call", "handle": handle, "args": packer.pack(list(args)),
                "kwargs": packer.pack(dict(kwargs)), "rng": rng_state(), "torch": torch_state()}
+        if method is not None:
+            msg["method"] = method
+        if self.arrays:
+            msg["updates"] = self._updates()
         msg["tables"] = packer.tables()
         self.link.send(msg)
+        for key, (a, _) in self.arrays.items():
+            self.arrays[key] = (a, a.tobytes())
         try:
             reply = self.link.recv(self.timeout_cell + 30)
         except TimeoutError:
@@ -185,12 +296,14 @@ class Judge:
         if reply.get("rng"):
             set_rng_state(reply["rng"])
         set_torch_state(reply.get("torch"))
-        back = Unpacker(packer.by_key())
+        back = Unpacker(packer.by_key(), resolve=self.resolve)
         back.load(reply.get("tables") or {})
         after = reply.get("after")
         if isinstance(after, list):
             for orig, now in zip(list(args) + list(kwargs.values()), after):
                 back.merge(orig, now)
+        for key, (a, _) in self.arrays.items():  # as the learner's code left them
+            self.arrays[key] = (a, a.tobytes())
         for w in list(reply.get("warnings", []))[:20]:
             if isinstance(w, list) and len(w) == 2:
                 warnings.warn(str(w[1])[:500], WARNINGS.get(str(w[0]), UserWarning), stacklevel=2)
@@ -294,16 +407,13 @@ def serve(job: JudgeJob) -> int:
         if name not in REMOTE or name not in checks:
             write(Protocol(f"asked to judge {name[:40]!r}"))
             continue
+        judge.stand_ins, judge.arrays, judge.array_keys = {}, {}, {}
         try:
-            handles = {int(h): Remote(judge, int(h), info)
-                       for h, info in dict(msg.get("handles", {})).items()}
-
-            def revive(x: Any) -> Any:
-                if isinstance(x, dict) and set(x) == {"__handle__"}:
-                    return handles[int(x["__handle__"])]
-                return unpack(x)
-            args = [revive(a) for a in msg.get("args", [])]
-            kwargs = {str(k): revive(v) for k, v in dict(msg.get("kwargs", {})).items()}
+            for h, info in dict(msg.get("handles", {})).items():
+                judge.stand_in(int(h), dict(info))
+            there = Unpacker(resolve=judge.resolve)
+            args = [there.value(a) for a in msg.get("args", [])]
+            kwargs = {str(k): there.value(v) for k, v in dict(msg.get("kwargs", {})).items()}
             kwargs.pop("seed", None)
         except (Unpackable, KeyError, TypeError, ValueError) as e:
             write(Step(name, False, f"{check_label(name)}: the grader could not read the check's "

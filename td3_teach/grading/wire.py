@@ -38,6 +38,8 @@ def pack(x: Any, depth: int = 0) -> Any:
         raise Unpackable("too deeply nested")
     if x is None or isinstance(x, (bool, int, float, str)):
         return x
+    if isinstance(x, np.generic) and x.dtype.kind in "biuf":
+        return x.item()  # a numpy scalar (np.bool_, np.float32, ...) as the python number
     if isinstance(x, torch.Tensor):
         return _pack_tensor(x)
     if isinstance(x, np.ndarray):
@@ -136,6 +138,7 @@ def allowed() -> dict[str, dict[str, Any]]:
     import torch
 
     from ..checks._stand_in_agent import StandInAgent
+    from ..checks.step01_replay_buffer import _RecordingBuffer
     from ..networks import Actor, Critic
     from ..replay_buffer import Batch
     return {
@@ -144,7 +147,8 @@ def allowed() -> dict[str, dict[str, Any]]:
                  # Critic(state_dim, action_dim) only uses the sum: the same layers either way
                  "Critic": (Critic, lambda m: [int(m.layer_1.in_features) - 1, 1])},
         "opts": {"SGD": torch.optim.SGD, "Adam": torch.optim.Adam},
-        "objects": {"SimpleNamespace": types.SimpleNamespace, "StandInAgent": StandInAgent},
+        "objects": {"SimpleNamespace": types.SimpleNamespace, "StandInAgent": StandInAgent,
+                    "_RecordingBuffer": _RecordingBuffer},
         "tuples": {"Batch": Batch},
         "generators": {n: getattr(np.random, n) for n in ("PCG64", "PCG64DXSM", "MT19937",
                                                           "Philox", "SFC64")},
@@ -179,8 +183,10 @@ class Packer:
     with respect to each tabled parameter (``graph``), which is all the checks differentiate.
     ``known`` (object id -> key) gives objects that crossed before the keys they had."""
 
-    def __init__(self, prefix: str, known: dict[int, str] | None = None) -> None:
+    def __init__(self, prefix: str, known: dict[int, str] | None = None,
+                 arrays: dict[int, str] | None = None) -> None:
         self.prefix, self.known = prefix, dict(known or {})
+        self.arrays = arrays or {}  # id of a numpy array -> its key (``Judge``'s shared arrays)
         self.keep: list[Any] = []  # keeps the objects keyed by id alive
         self.params: dict[str, dict] = {}
         self.nets: dict[str, dict] = {}
@@ -242,6 +248,10 @@ class Packer:
             raise Unpackable("too deeply nested")
         if x is None or isinstance(x, (bool, int, float, str)):
             return x
+        if isinstance(x, np.generic) and x.dtype.kind in "biuf":
+            return x.item()
+        if isinstance(x, Proxy) or (isinstance(x, type) and issubclass(x, Proxy)):
+            return {"__handle__": int(x.__td3_handle__)}  # a learner's object, back to its own side
         if isinstance(x, torch.Tensor):
             if id(x) in self.known and self.known[id(x)] in self.params:
                 return {"__ref__": self.known[id(x)]}
@@ -255,8 +265,11 @@ class Packer:
         if isinstance(x, np.ndarray):
             if x.dtype.kind not in "biuf":
                 raise Unpackable(f"an array of dtype {x.dtype}")
-            return {"__ndarray__": str(x.dtype), "shape": list(x.shape),
-                    "data": base64.b64encode(np.ascontiguousarray(x).tobytes()).decode()}
+            arr: dict[str, Any] = {"__ndarray__": str(x.dtype), "shape": list(x.shape),
+                                   "data": base64.b64encode(np.ascontiguousarray(x).tobytes()).decode()}
+            if id(x) in self.arrays:
+                arr["key"] = self.arrays[id(x)]
+            return arr
         if isinstance(x, torch.device):
             return {"__device__": str(x)}
         if isinstance(x, np.random.Generator):
@@ -287,13 +300,23 @@ class Packer:
             return _pack_set(x)
         raise Unpackable(f"a {name}")
 
-    def result(self, x: Any) -> Any:
+    def result(self, x: Any, register: Callable[[Any], int] | None = None, depth: int = 0) -> Any:
         """``pack``, or, for what cannot cross (a learner's own object), a record of its type
-        name, so that the check still says "your function returned a Foo"."""
+        name, so that the check still says "your function returned a Foo"; inside a list or
+        tuple, item by item. With ``register`` (the probe's ``Handles.add``) such an object
+        also gets a handle and the names of its methods: the judge's stand-in for it calls
+        them on the learner's object, where it stays."""
         try:
             return self.pack(x)
         except Unpackable:
-            return {"__opaque__": type(x).__name__[:80]}
+            pass
+        if type(x) in (list, tuple) and depth < 3 and len(x) <= 1000:
+            return {"__seq__": type(x).__name__,
+                    "items": [self.result(v, register, depth + 1) for v in x]}
+        rec: dict[str, Any] = {"__opaque__": type(x).__name__[:80]}
+        if register is not None and (isinstance(x, type) or not callable(x)):
+            rec.update(describe(x), __handle__=register(x))
+        return rec
 
     def tables(self) -> dict:
         """The tables, after the gradients of every graph tensor packed so far were taken."""
@@ -319,9 +342,13 @@ class Unpacker:
     way before), puts the new state into that object; ``value`` unpacks a structure; ``merge``
     puts a packed structure's new contents into the objects it was packed from."""
 
-    def __init__(self, known: dict[str, Any] | None = None) -> None:
+    def __init__(self, known: dict[str, Any] | None = None,
+                 arrays: dict[str, Any] | None = None,
+                 resolve: Callable[[dict], Any] | None = None) -> None:
         self.objects: dict[str, Any] = dict(known or {})
         self.allowed = allowed()
+        self.arrays = arrays  # key -> the array this side holds for it (``Handles.arrays``)
+        self.resolve = resolve  # a handle's record -> the object it stands for here
 
     def keys(self) -> dict[int, str]:
         return {id(v): k for k, v in self.objects.items()}
@@ -412,11 +439,25 @@ class Unpacker:
         o.load_state_dict({"state": state, "param_groups": saved})
 
     def value(self, x: Any, depth: int = 0) -> Any:
+        import numpy as np
         import torch
 
         if depth > 20:
             raise Unpackable("too deeply nested")
         if isinstance(x, dict):
+            if "__handle__" in x:
+                if self.resolve is None:
+                    raise Unpackable("a handle where none is expected")
+                return self.resolve(x)
+            if "__ndarray__" in x and "key" in x and self.arrays is not None:
+                key = str(x["key"])[:40]
+                new = unpack(x)
+                old = self.arrays.get(key)
+                if old is not None and old.shape == new.shape and old.dtype == new.dtype:
+                    np.copyto(old, new)  # the same array as before, as it is now
+                    return old
+                self.arrays[key] = new
+                return new
             if "__ref__" in x:
                 obj = self.objects.get(str(x["__ref__"]))
                 if obj is None:
@@ -581,12 +622,49 @@ WARNINGS = {"UserWarning": UserWarning, "RuntimeWarning": RuntimeWarning,
             "DeprecationWarning": DeprecationWarning, "FutureWarning": FutureWarning}
 
 
+KEPT_DUNDERS = ("__len__", "__call__")  # the special methods a stand-in object answers
+
+
+def methods_of(x: Any) -> list[str]:
+    """The names of the methods of ``x`` (a class, or an object of one) that a check may call:
+    those its classes define (not ``object``'s), and an object's callable attributes."""
+    cls = x if isinstance(x, type) else type(x)
+    names: list[str] = []
+    try:
+        for klass in cls.__mro__[:-1]:
+            for name, v in list(vars(klass).items()):
+                if (callable(v) or isinstance(v, (staticmethod, classmethod))) \
+                        and name.isidentifier() and name not in names \
+                        and (not name.startswith("__") or name in KEPT_DUNDERS):
+                    names.append(name)
+        if not isinstance(x, type) and isinstance(getattr(x, "__dict__", None), dict):
+            names += [k for k, v in list(vars(x).items()) if isinstance(k, str)
+                      and k.isidentifier() and not k.startswith("__") and callable(v)
+                      and k not in names]
+    except Exception:  # noqa: BLE001 - an odd class: no methods, the check will say so
+        pass
+    return names[:200]
+
+
 def describe(fn: Any) -> dict:
     """What the judge's stand-in needs to look like the learner's function to a check: its
     name, its signature, and its code as data (``CodeFacts``: the names it uses, for the checks
-    that say *which* mistake a wrong result is)."""
+    that say *which* mistake a wrong result is). For a class (the learner's ``ReplayBuffer``)
+    or an object, ``kind`` says which, with its methods' names (``methods_of``) and, for a
+    class, the signature of its ``__init__``."""
     from ..checks._code_facts import CodeFacts
 
+    if isinstance(fn, type) or not callable(fn):
+        params = None
+        if isinstance(fn, type):
+            try:
+                params = [{"name": p.name, "kind": int(p.kind), "default": p.default is not p.empty}
+                          for p in inspect.signature(getattr(fn, "__init__")).parameters.values()]
+            except (TypeError, ValueError):
+                params = None
+        return {"kind": "class" if isinstance(fn, type) else "object",
+                "name": str(fn.__name__ if isinstance(fn, type) else type(fn).__name__)[:100],
+                "params": params, "methods": methods_of(fn)}
     try:
         params = [{"name": p.name, "kind": int(p.kind), "default": p.default is not p.empty}
                   for p in inspect.signature(fn).parameters.values()]
@@ -598,15 +676,75 @@ def describe(fn: Any) -> dict:
             "code": facts}
 
 
+class Proxy:
+    """Base of the judge's stand-ins for a learner's class or object that stays in the probe
+    (``judge.Judge.stand_in``): it crosses back as its handle, ``__td3_handle__``."""
+
+    __td3_handle__ = 0
+
+
+class Handles:
+    """The probe's side of one judged check: the learner's objects the judge knows by number
+    (the functions and classes the check cell passed, and what their calls returned that is not
+    data), and the numpy arrays the judge handed to their methods by key. An array that crossed
+    before is the same array when it crosses again, and what the judge wrote into its own copy
+    since is written into it first (``updates``): a buffer that kept a reference to the
+    caller's array sees it change, as it would in one process."""
+
+    def __init__(self) -> None:
+        self.objs: dict[int, Any] = {}
+        self.arrays: dict[str, Any] = {}
+
+    def add(self, x: Any) -> int:
+        for h, o in self.objs.items():
+            if o is x:
+                return h
+        h = len(self.objs) + 1
+        self.objs[h] = x
+        return h
+
+    def target(self, req: dict) -> Callable | None:
+        """What a call request names: a handle's object, or one of its methods (looked up
+        when called, so an attribute error is the learner's, like any other)."""
+        obj = self.objs.get(int(req.get("handle", 0)))
+        method = req.get("method")
+        if obj is None or method is None:
+            return obj
+        method = str(method)
+        if method == "__len__":
+            return lambda: len(obj)
+        if not method.isidentifier():
+            return None
+        return lambda *a, **k: getattr(obj, method)(*a, **k)
+
+    def resolve(self, rec: dict) -> Any:
+        obj = self.objs.get(int(rec.get("__handle__", 0)))
+        if obj is None:
+            raise Unpackable("a handle to nothing")
+        return obj
+
+    def update(self, updates: Any) -> None:
+        import numpy as np
+        for key, rec in dict(updates or {}).items():
+            old, new = self.arrays.get(str(key)), unpack(rec)
+            if old is not None and isinstance(new, np.ndarray) and old.shape == new.shape \
+                    and old.dtype == new.dtype and old.flags.writeable:
+                np.copyto(old, new)
+
+
 def answer(req: dict, fn: Callable, invoke: Callable[[Callable, list, dict], dict],
-           normalise: Callable[[], None] = lambda: None) -> dict:
+           normalise: Callable[[], None] = lambda: None, handles: Handles | None = None) -> dict:
     """The probe's half of one call: rebuild the judge's objects from the request (``Unpacker``),
     take its random and torch state, ``invoke(fn, args, kwargs)`` (which returns ``{"type":
     "return", "value": v}``, ``{"type": "timeout"}`` or the description of what the learner's
-    code raised), and answer with the result packed and the inputs' state after the call."""
+    code raised), and answer with the result packed and the inputs' state after the call. With
+    ``handles``, the learner's objects stay here and cross as handles (``Handles``)."""
     import warnings
 
-    there = Unpacker()
+    if handles is not None:
+        handles.update(req.get("updates"))
+    there = Unpacker(arrays=None if handles is None else handles.arrays,
+                     resolve=None if handles is None else handles.resolve)
     there.load(req.get("tables") or {})
     a, kw = there.value(req["args"]), there.value(req["kwargs"])
     if not isinstance(a, list) or not isinstance(kw, dict):
@@ -619,7 +757,7 @@ def answer(req: dict, fn: Callable, invoke: Callable[[Callable, list, dict], dic
         warnings.simplefilter("always")
         reply = invoke(fn, a, kw)
     if reply.get("type") == "return":
-        reply["value"] = back.result(reply["value"])
+        reply["value"] = back.result(reply["value"], None if handles is None else handles.add)
     reply["torch"] = torch_state()
     normalise()
     try:  # what the call did to its inputs (tabled objects: their new state)
