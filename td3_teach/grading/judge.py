@@ -1,7 +1,7 @@
 """Probe, then judge: the graded run's checks, run outside the process that runs learner code.
 
-For the checks in ``REMOTE`` (steps 1 and 4 to 15 and notebook 18's ``exploration``) the graded
-run splits in two processes:
+For the checks in ``REMOTE`` (steps 1, 2 and 4 to 15 and notebook 18's ``exploration``) the
+graded run splits in two processes:
 
 * the **probe** (``probe.run_checks``, inside the sandbox) runs the notebook's cells.
   At a check cell it evaluates the check call's arguments (the learner's functions, values of
@@ -42,6 +42,14 @@ nothing from the probe is ever executed or imported):
   writes into its own copy afterwards reaches the learner's (a buffer that kept a reference
   sees it change). The check's recording buffer for ``store_step`` crosses as data and comes
   back with what the learner's code added to it;
+* a learner's network (step 2's ``Actor``, built by its class's stand-in, or what its
+  ``make_target`` returned) as a *mirror* (``Judge.mirror``): an nn.Module of the same class
+  name whose ``nn.Linear`` layers, other submodules and parameters (values, ``requires_grad``,
+  ``.grad``, one parameter or one storage in two places) are the learner's, sent after every
+  call; its ``forward`` calls the learner's network in the probe, and what the check changed in
+  its parameters goes across before. A result's autograd graph crosses as above, so the
+  gradients the check takes reach the mirror's parameters; the same tensor twice in a result
+  stays one tensor;
 * the learner's function, besides its name and signature, as the names its code uses
   (``checks._code_facts.CodeFacts``), for the checks that say *which* mistake a wrong
   result is (``step()`` before ``backward()``, ``.copy_ = ...``, using ``actor_target``).
@@ -54,7 +62,7 @@ and through a loopback judge, and asserts the same text.
 
 What stays in the probe, and why:
 
-* ``step02``, ``step03``: the check instantiates the learner's ``Actor`` / ``Critic`` class and
+* ``step03``: the check instantiates the learner's ``Actor`` / ``Critic`` class and
   inspects the object (an ``nn.Module``? its parameters' names and shapes, its layers, its
   ``forward``'s code), differentiates the learner's network's output with respect to that
   network's own parameters, and checks that ``make_target``'s copy shares nothing with it. That
@@ -77,10 +85,10 @@ import traceback
 from typing import Any, Callable
 
 from .messages import JudgeJob, Protocol, Record, Step, to_wire
-from .wire import (KEPT_DUNDERS, Packer, Proxy, Unpackable, Unpacker, WARNINGS, pack, rng_state,
-                   set_rng_state, set_torch_state, torch_state)
+from .wire import (KEPT_DUNDERS, MAX_WIDTH, Packer, Proxy, Unpackable, Unpacker, WARNINGS, pack,
+                   rng_state, set_rng_state, set_torch_state, torch_state, unpack)
 
-REMOTE = frozenset({"step01", "step04", "step05", "step06", "step07", "step08", "step09", "step10", "step11",
+REMOTE = frozenset({"step01", "step02", "step04", "step05", "step06", "step07", "step08", "step09", "step10", "step11",
                     "step12", "step13", "step14", "step15", "exploration"})
 MAX_MESSAGE = 64 << 20
 
@@ -183,10 +191,26 @@ def _method(judge: "Judge", name: str) -> Callable:
     return method
 
 
-def _methods(judge: "Judge", info: dict) -> dict[str, Callable]:
+def _methods(judge: "Judge", info: dict, module: bool = False) -> dict[str, Callable]:
+    """Stand-in methods that call the learner's. On a network's mirror, ``forward`` calls the
+    learner's network (``net(x)``, as the checks do) and ``__call__`` stays nn.Module's."""
     names = [str(m) for m in list(info.get("methods") or [])[:200]]
-    return {m: _method(judge, m) for m in names
-            if m.isidentifier() and (not m.startswith("__") or m in KEPT_DUNDERS)}
+    out = {m: _method(judge, m) for m in names
+           if m.isidentifier() and (not m.startswith("__") or m in KEPT_DUNDERS)}
+    if module:
+        out.pop("__call__", None)
+        if "forward" in out:
+            out["forward"] = _method(judge, "__call__")
+            out["forward"].__name__ = out["forward"].__qualname__ = "forward"
+    return out
+
+
+def _nested_names(info: dict) -> Any:
+    """What ``checks._networks._nested`` reads of a class: its methods' local functions' names."""
+    import types
+    names = [str(n)[:80] for n in list(info.get("nested") or [])[:50]]
+    return types.SimpleNamespace(__code__=types.SimpleNamespace(
+        co_consts=tuple(types.SimpleNamespace(co_name=n) for n in names)))
 
 
 def remote_class(judge: "Judge", handle: int, info: dict) -> type:
@@ -202,8 +226,13 @@ def remote_class(judge: "Judge", handle: int, info: dict) -> type:
     if sig is not None:
         __init__.__signature__ = sig  # type: ignore[attr-defined]
     name = _ident(info.get("name"), "LearnerClass")
-    ns = {**_methods(judge, info), "__new__": __new__, "__init__": __init__,
-          "__td3_handle__": handle, "__module__": "__main__", "__qualname__": name, "__doc__": None}
+    module = bool(info.get("module"))
+    ns = {**_methods(judge, info, module), "__new__": __new__, "__init__": __init__,
+          "__td3_handle__": handle, "__module__": "__main__", "__qualname__": name, "__doc__": None,
+          "__td3_nested__": _nested_names(info)}
+    if module:  # the learner's network class: an nn.Module subclass here too
+        from torch import nn
+        return type(name, (Proxy, nn.Module), ns)
     return type(name, (Proxy,), ns)
 
 
@@ -212,8 +241,15 @@ def remote_object(judge: "Judge", handle: int, info: dict) -> Any:
     learner's class built): an object of a class of the same name whose methods call the
     learner's object's methods there."""
     name = _ident(info.get("name") or info.get("__opaque__"), "object")
-    ns = {**_methods(judge, info), "__td3_handle__": handle, "__module__": "__main__",
+    module = bool(info.get("module"))
+    ns = {**_methods(judge, info, module), "__td3_handle__": handle, "__module__": "__main__",
           "__qualname__": name, "__doc__": None}
+    if module:  # a network handed over as it is (not built by the check): no mirror
+        from torch import nn
+        net_cls = type(name, (Proxy, nn.Module), ns)
+        net = net_cls.__new__(net_cls)
+        nn.Module.__init__(net)
+        return net
     cls = type(name, (Proxy,), ns)
     return object.__new__(cls)
 
@@ -227,12 +263,84 @@ class Judge:
         self.stand_ins: dict[int, Any] = {}  # handle -> its stand-in (one per learner object)
         self.arrays: dict[str, tuple[Any, bytes]] = {}  # key -> (array handed to a method, as sent)
         self.array_keys: dict[int, str] = {}
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the learner's objects of the last check (a new check call begins)."""
+        self.stand_ins, self.arrays, self.array_keys = {}, {}, {}
+        self.params: dict[str, Any] = {}  # key -> a mirrored network's parameter
+        self.versions: dict[str, int] = {}  # key -> its ``_version`` when last in step
+        self.ptrs: dict[int, str] = {}  # the probe's storage address -> a parameter's key
+        self.mirrors: dict[str, Any] = {}  # key -> the mirror of a learner's network
+
+    def mirror(self, rec: Any, tables: dict) -> None:
+        """Build or update the mirrors of the learner's networks (``wire.Handles.modules``):
+        nn.Modules of the same class names, ``nn.Linear`` layers of the same sizes, parameters
+        with the learner's values, gradients and ``requires_grad`` (put in by ``Unpacker.load``
+        after this), and the same sharing (one parameter, or one storage, in two places). The
+        mirror's ``forward`` (and its other methods) call the learner's network in the probe;
+        before each call, what the check changed in a mirror's parameters goes across first."""
+        import torch
+        from torch import nn
+        if not isinstance(rec, dict):
+            return
+        mods, roots = dict(rec.get("mods") or {}), dict(rec.get("roots") or {})
+        params = dict(tables.get("params") or {})
+        for m in mods.values():
+            for name, key, ptr in list(m.get("params", []))[:100]:
+                if key is None or str(key) in self.params:
+                    continue
+                key = str(key)
+                data = unpack(params[key]["data"])
+                if not isinstance(data, torch.Tensor):
+                    raise Unpackable("a parameter that is not a tensor")
+                twin = self.params.get(self.ptrs.get(int(ptr), ""))
+                if twin is not None and twin.shape == data.shape and twin.dtype == data.dtype:
+                    data = twin.data  # one storage there: one storage here
+                rg = bool(params[key].get("rg")) and data.is_floating_point()
+                self.params[key] = nn.Parameter(data, requires_grad=rg)
+                self.ptrs.setdefault(int(ptr), key)
+        for key, m in mods.items():
+            if key not in self.mirrors:
+                self.mirrors[key] = self._new_mirror(m, roots.get(key))
+        for key, m in mods.items():
+            mod = self.mirrors[key]
+            mod.training = bool(m.get("training", True))
+            mod._parameters.clear()  # the learner's parameters, in the learner's order
+            for name, pkey, _ in list(m.get("params", []))[:100]:
+                mod._parameters[str(name)] = None if pkey is None else self.params[str(pkey)]
+            for name, ckey in list(m.get("children", []))[:100]:
+                if str(ckey) in self.mirrors:
+                    mod._modules[str(name)] = self.mirrors[str(ckey)]
+
+    def _new_mirror(self, rec: dict, root: Any) -> Any:
+        import torch
+        from torch import nn
+        if rec.get("linear") is not None:
+            i, o = (int(n) for n in list(rec["linear"])[:2])
+            if not (0 <= i <= MAX_WIDTH and 0 <= o <= MAX_WIDTH):
+                raise Unpackable(f"a layer of sizes {i}, {o}")
+            with torch.random.fork_rng(devices=[]):
+                return nn.Linear(i, o, bias=False, device="meta")  # parameters: ``mirror``
+        name = _ident(rec.get("cls"), "Module")
+        ns: dict[str, Any] = {"__module__": "__main__", "__qualname__": name, "__doc__": None}
+        bases: tuple = (nn.Module,)
+        if isinstance(root, dict):  # a network the check holds: its methods call the learner's
+            ns.update(_methods(self, root, module=True), __td3_handle__=int(root["handle"]))
+            bases = (Proxy, nn.Module)
+        cls = type(name, bases, ns)
+        net = cls.__new__(cls)
+        nn.Module.__init__(net)
+        return net
 
     def stand_in(self, handle: int, info: dict) -> Any:
         """The one stand-in for the learner's object ``handle`` (``info``: ``wire.describe``):
-        a class, an object, or a function."""
+        a class, an object, a network's mirror (``mirror``), or a function."""
         if handle not in self.stand_ins:
             kind = info.get("kind")
+            if isinstance(info.get("module"), str) and info["module"] in self.mirrors:
+                self.stand_ins[handle] = self.mirrors[info["module"]]
+                return self.stand_ins[handle]
             self.stand_ins[handle] = remote_class(self, handle, info) if kind == "class" else \
                 remote_object(self, handle, info) if kind == "object" else Remote(self, handle, info)
         return self.stand_ins[handle]
@@ -275,7 +383,10 @@ class Judge:
 
         if method is not None:
             self._share((args, kwargs))
-        packer = Packer("j", arrays=self.array_keys)
+        packer = Packer("j", {id(t): k for k, t in self.params.items()}, arrays=self.array_keys)
+        for key, t in self.params.items():  # what the check changed in the learner's networks
+            if t._version != self.versions.get(key):
+                packer.param(t)
         msg = {"type": "call", "handle": handle, "args": packer.pack(list(args)),
                "kwargs": packer.pack(dict(kwargs)), "rng": rng_state(), "torch": torch_state()}
         if method is not None:
@@ -296,8 +407,11 @@ class Judge:
         if reply.get("rng"):
             set_rng_state(reply["rng"])
         set_torch_state(reply.get("torch"))
-        back = Unpacker(packer.by_key(), resolve=self.resolve)
-        back.load(reply.get("tables") or {})
+        tables = reply.get("tables") or {}
+        self.mirror(reply.get("modules"), tables if isinstance(tables, dict) else {})
+        back = Unpacker({**packer.by_key(), **self.params}, resolve=self.resolve)
+        back.load(tables)
+        self.versions = {k: t._version for k, t in self.params.items()}
         after = reply.get("after")
         if isinstance(after, list):
             for orig, now in zip(list(args) + list(kwargs.values()), after):
@@ -407,7 +521,7 @@ def serve(job: JudgeJob) -> int:
         if name not in REMOTE or name not in checks:
             write(Protocol(f"asked to judge {name[:40]!r}"))
             continue
-        judge.stand_ins, judge.arrays, judge.array_keys = {}, {}, {}
+        judge.reset()
         try:
             for h, info in dict(msg.get("handles", {})).items():
                 judge.stand_in(int(h), dict(info))

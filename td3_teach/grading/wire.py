@@ -193,6 +193,8 @@ class Packer:
         self.opts: dict[str, dict] = {}
         self.tensors: dict[str, Any] = {}  # param key -> the tensor, for gradients
         self.graphs: list[tuple[dict, Any]] = []
+        self.seen: dict[int, int] | None = None  # in ``result``: id of a tensor -> its number
+        self.held: list[Any] = []
         self.allowed = allowed()
 
     def by_key(self) -> dict[str, Any]:
@@ -257,11 +259,18 @@ class Packer:
                 return {"__ref__": self.known[id(x)]}
             if isinstance(x, torch.nn.Parameter) or (x.is_leaf and x.requires_grad):
                 return {"__ref__": self.param(x)}
+            number: dict[str, int] = {}
+            if self.seen is not None:  # in a result: the same tensor twice stays one tensor
+                if id(x) in self.seen:
+                    return {"__again__": self.seen[id(x)]}
+                self.seen[id(x)] = len(self.seen)
+                self.held.append(x)
+                number = {"n": self.seen[id(x)]}
             if x.grad_fn is not None:
-                rec = {"__graph__": _pack_tensor(x), "grads": {}}
+                rec = {"__graph__": _pack_tensor(x), "grads": {}, **number}
                 self.graphs.append((rec, x))
                 return rec
-            return _pack_tensor(x)
+            return {**_pack_tensor(x), **number}
         if isinstance(x, np.ndarray):
             if x.dtype.kind not in "biuf":
                 raise Unpackable(f"an array of dtype {x.dtype}")
@@ -300,22 +309,27 @@ class Packer:
             return _pack_set(x)
         raise Unpackable(f"a {name}")
 
-    def result(self, x: Any, register: Callable[[Any], int] | None = None, depth: int = 0) -> Any:
+    def result(self, x: Any, register: Callable[[Any], dict] | None = None, depth: int = 0) -> Any:
         """``pack``, or, for what cannot cross (a learner's own object), a record of its type
         name, so that the check still says "your function returned a Foo"; inside a list or
         tuple, item by item. With ``register`` (the probe's ``Handles.add``) such an object
         also gets a handle and the names of its methods: the judge's stand-in for it calls
         them on the learner's object, where it stays."""
+        if depth == 0:
+            self.seen = {}
         try:
             return self.pack(x)
         except Unpackable:
             pass
+        finally:
+            if depth == 0:
+                self.seen = None
         if type(x) in (list, tuple) and depth < 3 and len(x) <= 1000:
             return {"__seq__": type(x).__name__,
                     "items": [self.result(v, register, depth + 1) for v in x]}
         rec: dict[str, Any] = {"__opaque__": type(x).__name__[:80]}
-        if register is not None and (isinstance(x, type) or not callable(x)):
-            rec.update(describe(x), __handle__=register(x))
+        if register is not None and (isinstance(x, type) or not callable(x) or _is_module(x)):
+            rec.update(register(x))
         return rec
 
     def tables(self) -> dict:
@@ -349,6 +363,7 @@ class Unpacker:
         self.allowed = allowed()
         self.arrays = arrays  # key -> the array this side holds for it (``Handles.arrays``)
         self.resolve = resolve  # a handle's record -> the object it stands for here
+        self.seen: dict[int, Any] = {}  # a tensor's number in the message -> the tensor
 
     def keys(self) -> dict[int, str]:
         return {id(v): k for k, v in self.objects.items()}
@@ -444,6 +459,22 @@ class Unpacker:
 
         if depth > 20:
             raise Unpackable("too deeply nested")
+        if isinstance(x, dict) and "__again__" in x:
+            if not isinstance(x["__again__"], int) or x["__again__"] not in self.seen:
+                raise Unpackable("a tensor that was not sent")
+            return self.seen[x["__again__"]]
+        if isinstance(x, dict) and isinstance(x.get("n"), int) and not isinstance(x["n"], bool) \
+                and ("__graph__" in x or "__tensor__" in x):
+            n = x["n"]
+            t = self._value({k: v for k, v in x.items() if k != "n"}, depth)
+            self.seen[n] = t
+            return t
+        return self._value(x, depth)
+
+    def _value(self, x: Any, depth: int) -> Any:
+        import numpy as np
+        import torch
+
         if isinstance(x, dict):
             if "__handle__" in x:
                 if self.resolve is None:
@@ -632,6 +663,8 @@ def methods_of(x: Any) -> list[str]:
     names: list[str] = []
     try:
         for klass in cls.__mro__[:-1]:
+            if str(klass.__module__).split(".")[0] in ("torch", "builtins"):
+                continue  # nn.Module's own methods: the stand-in inherits them from nn.Module
             for name, v in list(vars(klass).items()):
                 if (callable(v) or isinstance(v, (staticmethod, classmethod))) \
                         and name.isidentifier() and name not in names \
@@ -662,9 +695,20 @@ def describe(fn: Any) -> dict:
                           for p in inspect.signature(getattr(fn, "__init__")).parameters.values()]
             except (TypeError, ValueError):
                 params = None
+        nested = []
+        if isinstance(fn, type):  # local functions of its methods (a `def forward` nested in __init__)
+            for f in list(vars(fn).values())[:200]:
+                code = getattr(f, "__code__", None)
+                if isinstance(code, types.CodeType):
+                    nested += [str(c.co_name)[:80] for c in code.co_consts
+                               if isinstance(c, types.CodeType)]
         return {"kind": "class" if isinstance(fn, type) else "object",
                 "name": str(fn.__name__ if isinstance(fn, type) else type(fn).__name__)[:100],
-                "params": params, "methods": methods_of(fn)}
+                "params": params, "methods": methods_of(fn), "nested": nested[:50],
+                "module": _is_module(fn)}
+    if _is_module(fn):
+        return {"kind": "object", "name": type(fn).__name__[:100], "methods": methods_of(fn),
+                "module": True}
     try:
         params = [{"name": p.name, "kind": int(p.kind), "default": p.default is not p.empty}
                   for p in inspect.signature(fn).parameters.values()]
@@ -674,6 +718,13 @@ def describe(fn: Any) -> dict:
     facts = CodeFacts.of(code).to_data() if isinstance(code, types.CodeType) else None
     return {"name": str(getattr(fn, "__name__", type(fn).__name__))[:100], "params": params,
             "code": facts}
+
+
+def _is_module(x: Any) -> bool:
+    """``x`` is an ``nn.Module`` (or, a class, a subclass of it): it crosses as a mirror."""
+    import torch
+    return issubclass(x, torch.nn.Module) if isinstance(x, type) else \
+        isinstance(x, torch.nn.Module)
 
 
 class Proxy:
@@ -694,6 +745,9 @@ class Handles:
     def __init__(self) -> None:
         self.objs: dict[int, Any] = {}
         self.arrays: dict[str, Any] = {}
+        self.mod_keys: dict[int, str] = {}  # id of a learner's module -> its key
+        self.mods: dict[str, Any] = {}
+        self.tensors: dict[str, Any] = {}  # key -> a parameter of those modules
 
     def add(self, x: Any) -> int:
         for h, o in self.objs.items():
@@ -702,6 +756,60 @@ class Handles:
         h = len(self.objs) + 1
         self.objs[h] = x
         return h
+
+    def register(self, x: Any) -> dict:
+        """``x`` (a learner's object its code returned) kept here: the record of its handle,
+        with its description and, for a network, its key among the mirrored modules."""
+        rec = {**describe(x), "__handle__": self.add(x)}
+        if _is_module(x):
+            rec["module"] = self._module_key(x)
+        return rec
+
+    def _module_key(self, m: Any) -> str:
+        key = self.mod_keys.get(id(m))
+        if key is None:
+            key = self.mod_keys[id(m)] = f"m{len(self.mod_keys) + 1}"
+            self.mods[key] = m
+        return key
+
+    def _param_key(self, p: Any) -> str:
+        for key, t in self.tensors.items():
+            if t is p:
+                return key
+        key = f"h{len(self.tensors) + 1}"
+        self.tensors[key] = p
+        return key
+
+    def modules(self) -> dict:
+        """Every learner network kept here, as data the judge builds its mirror from
+        (``judge.Judge.mirror``): per module its class name, training flag, ``nn.Linear``
+        sizes, children and parameters (by key, with their storage address: parameters that
+        share storage there share it in the mirror)."""
+        out: dict[str, dict] = {}
+        roots = {}
+        todo = [(h, o) for h, o in self.objs.items() if _is_module(o) and not isinstance(o, type)]
+        for h, m in todo:
+            roots[self._module_key(m)] = {"handle": h, "methods": methods_of(m)}
+        stack = [self.mods[k] for k in roots]
+        while stack and len(out) < 500:
+            m = stack.pop()
+            key = self._module_key(m)
+            if key in out:
+                continue
+            rec: dict[str, Any] = {"cls": type(m).__name__[:80], "training": bool(m.training),
+                                   "params": [], "children": []}
+            for name, p in list(vars(m).get("_parameters", {}).items())[:100]:  # in order
+                rec["params"].append([str(name)[:80], None, 0] if p is None else
+                                     [str(name)[:80], self._param_key(p), int(p.data_ptr())])
+            for name, c in list(vars(m).get("_modules", {}).items())[:100]:
+                if c is not None and _is_module(c):
+                    rec["children"].append([str(name)[:80], self._module_key(c)])
+                    stack.append(c)
+            import torch
+            if isinstance(m, torch.nn.Linear):
+                rec["linear"] = [int(m.in_features), int(m.out_features)]
+            out[key] = rec
+        return {"mods": out, "roots": roots}
 
     def target(self, req: dict) -> Callable | None:
         """What a call request names: a handle's object, or one of its methods (looked up
@@ -743,7 +851,8 @@ def answer(req: dict, fn: Callable, invoke: Callable[[Callable, list, dict], dic
 
     if handles is not None:
         handles.update(req.get("updates"))
-    there = Unpacker(arrays=None if handles is None else handles.arrays,
+    there = Unpacker(None if handles is None else handles.tensors,
+                     arrays=None if handles is None else handles.arrays,
                      resolve=None if handles is None else handles.resolve)
     there.load(req.get("tables") or {})
     a, kw = there.value(req["args"]), there.value(req["kwargs"])
@@ -757,11 +866,16 @@ def answer(req: dict, fn: Callable, invoke: Callable[[Callable, list, dict], dic
         warnings.simplefilter("always")
         reply = invoke(fn, a, kw)
     if reply.get("type") == "return":
-        reply["value"] = back.result(reply["value"], None if handles is None else handles.add)
+        reply["value"] = back.result(reply["value"], None if handles is None else handles.register)
     reply["torch"] = torch_state()
     normalise()
     try:  # what the call did to its inputs (tabled objects: their new state)
         reply["after"] = [back.result(x) for x in list(a) + list(kw.values())]
+        if handles is not None and any(_is_module(o) for o in handles.objs.values()):
+            reply["modules"] = handles.modules()  # the learner's networks, every parameter
+            back.known.update({id(t): k for k, t in handles.tensors.items()})
+            for t in list(handles.tensors.values()):
+                back.param(t)
         reply["tables"] = back.tables()
     except Exception as e:  # noqa: BLE001 - e.g. an input turned into something odd
         reply = {"type": "raise", "ename": "Unpackable", "torch": reply["torch"],
