@@ -40,6 +40,7 @@ from make_fixtures import EXPECTED_JUDGED, JUDGED  # noqa: E402
 ARGS = {
     1: ["ReplayBuffer", "store_step"],
     2: ["Actor", "make_target"],
+    3: ["Critic"],
     4: ["step04_sample_batch"],
     5: ["step05_target_action", "step05_prediction"],
     6: ["step06_target_policy_noise"],
@@ -55,7 +56,7 @@ ARGS = {
 }
 
 
-def test_the_judged_checks_are_steps_1_2_and_4_to_15_and_exploration():
+def test_the_judged_checks_are_steps_1_to_15_and_exploration():
     assert REMOTE == {f"step{n:02d}" for n in ARGS} | {"exploration"}
 
 

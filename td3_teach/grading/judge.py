@@ -1,7 +1,7 @@
 """Probe, then judge: the graded run's checks, run outside the process that runs learner code.
 
-For the checks in ``REMOTE`` (steps 1, 2 and 4 to 15 and notebook 18's ``exploration``) the
-graded run splits in two processes:
+For the checks in ``REMOTE`` (steps 1 to 15 and notebook 18's ``exploration``) the graded run
+splits in two processes:
 
 * the **probe** (``probe.run_checks``, inside the sandbox) runs the notebook's cells.
   At a check cell it evaluates the check call's arguments (the learner's functions, values of
@@ -42,14 +42,14 @@ nothing from the probe is ever executed or imported):
   writes into its own copy afterwards reaches the learner's (a buffer that kept a reference
   sees it change). The check's recording buffer for ``store_step`` crosses as data and comes
   back with what the learner's code added to it;
-* a learner's network (step 2's ``Actor``, built by its class's stand-in, or what its
-  ``make_target`` returned) as a *mirror* (``Judge.mirror``): an nn.Module of the same class
-  name whose ``nn.Linear`` layers, other submodules and parameters (values, ``requires_grad``,
-  ``.grad``, one parameter or one storage in two places) are the learner's, sent after every
-  call; its ``forward`` calls the learner's network in the probe, and what the check changed in
-  its parameters goes across before. A result's autograd graph crosses as above, so the
-  gradients the check takes reach the mirror's parameters; the same tensor twice in a result
-  stays one tensor;
+* a learner's network (step 2's ``Actor``, step 3's ``Critic``, built by its class's stand-in,
+  or what step 2's ``make_target`` returned) as a *mirror* (``Judge.mirror``): an nn.Module of
+  the same class name whose ``nn.Linear`` layers, other submodules and parameters (values,
+  ``requires_grad``, ``.grad``, one parameter or one storage in two places) are the learner's,
+  sent after every call; its ``forward`` (and ``Q1``) call the learner's network in the probe,
+  and what the check changed in its parameters goes across before. A result's autograd graph
+  crosses as above, so the gradients the check takes reach the mirror's parameters; the same
+  tensor twice in a result stays one tensor;
 * the learner's function, besides its name and signature, as the names its code uses
   (``checks._code_facts.CodeFacts``), for the checks that say *which* mistake a wrong
   result is (``step()`` before ``backward()``, ``.copy_ = ...``, using ``actor_target``).
@@ -62,14 +62,12 @@ and through a loopback judge, and asserts the same text.
 
 What stays in the probe, and why:
 
-* ``step03``: the check instantiates the learner's ``Actor`` / ``Critic`` class and
-  inspects the object (an ``nn.Module``? its parameters' names and shapes, its layers, its
-  ``forward``'s code), differentiates the learner's network's output with respect to that
-  network's own parameters, and checks that ``make_target``'s copy shares nothing with it. That
-  needs the learner's object and its autograd graph in the judge.
 * ``agent``, ``bug_hunt``: the learner's whole TD3 class, trained through a scripted memory
   whose ``sample()`` the learner's code calls back, with a spy in place of its target critic's
-  ``forward``, its networks and optimizers read after every call: the same obstacle.
+  ``forward``, its networks and optimizers read after every call. Its networks would cross as
+  mirrors and its agent as a handle; the scripted memory and the spy are the check's objects
+  that the learner's code calls *into*, and would have to be rebuilt in the probe as data (as
+  step 1's recording buffer is) and read back after each call. That is not built.
 """
 
 from __future__ import annotations
@@ -88,8 +86,7 @@ from .messages import JudgeJob, Protocol, Record, Step, to_wire
 from .wire import (KEPT_DUNDERS, MAX_WIDTH, Packer, Proxy, Unpackable, Unpacker, WARNINGS, pack,
                    rng_state, set_rng_state, set_torch_state, torch_state, unpack)
 
-REMOTE = frozenset({"step01", "step02", "step04", "step05", "step06", "step07", "step08", "step09", "step10", "step11",
-                    "step12", "step13", "step14", "step15", "exploration"})
+REMOTE = frozenset({f"step{n:02d}" for n in range(1, 16)} | {"exploration"})
 MAX_MESSAGE = 64 << 20
 
 
@@ -247,7 +244,7 @@ def remote_object(judge: "Judge", handle: int, info: dict) -> Any:
     if module:  # a network handed over as it is (not built by the check): no mirror
         from torch import nn
         net_cls = type(name, (Proxy, nn.Module), ns)
-        net = net_cls.__new__(net_cls)
+        net: Any = object.__new__(net_cls)
         nn.Module.__init__(net)
         return net
     cls = type(name, (Proxy,), ns)
@@ -329,7 +326,7 @@ class Judge:
             ns.update(_methods(self, root, module=True), __td3_handle__=int(root["handle"]))
             bases = (Proxy, nn.Module)
         cls = type(name, bases, ns)
-        net = cls.__new__(cls)
+        net: Any = object.__new__(cls)
         nn.Module.__init__(net)
         return net
 

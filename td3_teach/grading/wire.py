@@ -454,8 +454,6 @@ class Unpacker:
         o.load_state_dict({"state": state, "param_groups": saved})
 
     def value(self, x: Any, depth: int = 0) -> Any:
-        import numpy as np
-        import torch
 
         if depth > 20:
             raise Unpackable("too deeply nested")

@@ -356,6 +356,7 @@ FORGE = (
     "    _f = _f.f_back\n")
 JUDGED_POINTS = {"01_replay_buffer.ipynb": {"step01": 1},
                  "02_actor.ipynb": {"step02": 1},
+                 "03_twin_critics.ipynb": {"step03": 1},
                  "04_sample_batch.ipynb": {"step04": 1}, "05_target_action.ipynb": {"step05": 1},
                  "07_twin_target_q.ipynb": {"step07": 1}, "10_current_q.ipynb": {"step10": 1},
                  "11_critic_loss.ipynb": {"step11": 1}, "12_critic_update.ipynb": {"step12": 1},
@@ -368,6 +369,7 @@ FORGED = {  # notebook -> (the solution's text, the wrong code the forger put in
     "01_replay_buffer.ipynb": ("self.ptr = (self.ptr + 1) % self.max_size",
                                "self.ptr = self.ptr + 1"),
     "02_actor.ipynb": ("target = copy.deepcopy(net)", "target = net"),
+    "03_twin_critics.ipynb": ("        return q1, q2\n", "        return q1, q1\n"),
     "04_sample_batch.ipynb": ('r = column("r").reshape(-1, 1)', 'r = column("r")'),
     "05_target_action.ipynb": ("return agent.actor_target(batch.s_next)",
                                "return agent.actor(batch.s_next)"),
