@@ -143,6 +143,21 @@ def test_the_judge_says_what_the_check_says_in_process(step, notebook, replace, 
         assert link.calls > 0  # the learner's code really ran on the other side
 
 
+@pytest.mark.parametrize("step, build", [(1, lambda ns: ns["ReplayBuffer"](3, 2, 10)),
+                                         (2, lambda ns: ns["Actor"](3, 2, 1.0)),
+                                         (3, lambda ns: ns["Critic"](3, 2))])
+def test_an_object_handed_over_for_its_class_gets_the_in_process_message(step, build):
+    """A learner's object (not data, not callable, or a built network) crosses as a handle whose
+    stand-in looks like it (its type's name, its methods, nn.Module or not)."""
+    from td3_teach.steps import step as step_info
+    ns = exercise_namespace(step_info(step).notebook, None)
+    obj = build(ns)
+    direct = _outcome(step, [obj], 0)
+    (stand_in,), _ = _judged({"x": obj}, ["x"])
+    assert _outcome(step, [stand_in], 0) == direct
+    assert "instance" in direct
+
+
 def _exploration_cases():
     from td3_teach.trainer import exploration_action
     tests = importlib.import_module("test_exploration_check")
