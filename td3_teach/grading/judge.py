@@ -65,9 +65,12 @@ What stays in the probe, and why:
 * ``agent``, ``bug_hunt``: the learner's whole TD3 class, trained through a scripted memory
   whose ``sample()`` the learner's code calls back, with a spy in place of its target critic's
   ``forward``, its networks and optimizers read after every call. Its networks would cross as
-  mirrors and its agent as a handle; the scripted memory and the spy are the check's objects
-  that the learner's code calls *into*, and would have to be rebuilt in the probe as data (as
-  step 1's recording buffer is) and read back after each call. That is not built.
+  mirrors and its agent as a handle; but the scripted memory's ``sample()`` judges (it raises
+  ``CheckFailed`` on a wrong batch size or one batch too many, and calls back into the check)
+  and the spy is a closure of the check put in place of the learner's ``forward``: check code
+  that the learner's code calls *into*. It can cross only once those checks are split into
+  what the probe records (the batch sizes asked for, the spy's inputs) and what the judge
+  decides. That is not built.
 """
 
 from __future__ import annotations
