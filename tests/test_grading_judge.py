@@ -27,7 +27,8 @@ import torch
 from td3_teach import checks, cli
 from td3_teach.checks import _core
 from td3_teach.grading.judge import REMOTE, Judge, Remote
-from td3_teach.grading.wire import Packer, Unpackable, Unpacker, answer, describe, rng_state
+from td3_teach.grading.wire import (Handles, Packer, Unpackable, Unpacker, answer, describe,
+                                    rng_state)
 from notebook_code import exercise_namespace
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,6 +38,9 @@ from make_fixtures import EXPECTED_JUDGED, JUDGED  # noqa: E402
 
 # step -> the names its check cell passes, in order
 ARGS = {
+    1: ["ReplayBuffer", "store_step"],
+    2: ["Actor", "make_target"],
+    3: ["Critic"],
     4: ["step04_sample_batch"],
     5: ["step05_target_action", "step05_prediction"],
     6: ["step06_target_policy_noise"],
@@ -52,7 +56,7 @@ ARGS = {
 }
 
 
-def test_the_judged_checks_are_steps_4_to_15_and_exploration():
+def test_the_judged_checks_are_steps_1_to_15_and_exploration():
     assert REMOTE == {f"step{n:02d}" for n in ARGS} | {"exploration"}
 
 
@@ -75,16 +79,20 @@ def _invoke(fn, args, kwargs):
 
 
 class Loopback:
-    """The judge's link, with the probe in this process: every message goes through JSON."""
+    """The judge's link, with the probe in this process: every message goes through JSON, and
+    the learner's objects stay on the probe's side (``Handles``), as in the grader."""
 
     def __init__(self, functions: dict) -> None:
-        self.functions, self.replies, self.calls = functions, [], 0
+        self.handles = Handles()
+        for f in functions.values():
+            self.handles.add(f)
+        self.replies, self.calls = [], 0
 
     def send(self, msg: dict) -> None:
         msg = json.loads(json.dumps(msg))
         if msg["type"] == "call":
             self.calls += 1
-            reply = answer(msg, self.functions[msg["handle"]], _invoke)
+            reply = answer(msg, self.handles.target(msg), _invoke, handles=self.handles)
             self.replies.append(json.loads(json.dumps(reply)))
 
     def recv(self, timeout=None):
@@ -94,9 +102,10 @@ class Loopback:
 def _judged(ns: dict, names: list[str]) -> tuple[list, Loopback]:
     """The learner's functions as the judge sees them: stand-ins that call across the link."""
     functions = {h: ns.get(n) for h, n in enumerate(names, start=1)}
-    link = Loopback(functions)
+    link = Loopback({h: f for h, f in functions.items() if f is not None})
     judge = Judge(link, timeout_cell=60)
-    stand_ins = [None if f is None else Remote(judge, h, describe(f)) for h, f in functions.items()]
+    stand_ins = [None if f is None else judge.stand_in(link.handles.add(f), describe(f))
+                 for f in functions.values()]
     return stand_ins, link
 
 
@@ -132,6 +141,21 @@ def test_the_judge_says_what_the_check_says_in_process(step, notebook, replace, 
     assert judged == direct
     if replace is None:
         assert link.calls > 0  # the learner's code really ran on the other side
+
+
+@pytest.mark.parametrize("step, build", [(1, lambda ns: ns["ReplayBuffer"](3, 2, 10)),
+                                         (2, lambda ns: ns["Actor"](3, 2, 1.0)),
+                                         (3, lambda ns: ns["Critic"](3, 2))])
+def test_an_object_handed_over_for_its_class_gets_the_in_process_message(step, build):
+    """A learner's object (not data, not callable, or a built network) crosses as a handle whose
+    stand-in looks like it (its type's name, its methods, nn.Module or not)."""
+    from td3_teach.steps import step as step_info
+    ns = exercise_namespace(step_info(step).notebook, None)
+    obj = build(ns)
+    direct = _outcome(step, [obj], 0)
+    (stand_in,), _ = _judged({"x": obj}, ["x"])
+    assert _outcome(step, [stand_in], 0) == direct
+    assert "instance" in direct
 
 
 def _exploration_cases():

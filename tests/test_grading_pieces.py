@@ -97,6 +97,27 @@ def test_reference_code_is_recognised_however_it_is_wrapped_or_cloned():
     assert ReferenceCode(14).match(helper.__code__) is None
 
 
+def test_a_one_name_method_is_no_clone_but_the_packages_own_code_still_is():
+    """Every honest replay buffer's `__len__` is `return self.size`, the package's too: matching
+    it by what it does would take honest learners' step 1 (found grading notebook 01)."""
+    from td3_teach.replay_buffer import ReplayBuffer
+    ref = ReferenceCode(1)
+
+    class Mine:
+        def __len__(self):
+            return self.size
+
+        def add(self, transition):
+            self.s[self.ptr] = transition[0]
+            self.ptr = (self.ptr + 1) % self.max_size
+
+    assert ref.match(Mine.__len__.__code__) is None
+    assert ref.match(ReplayBuffer.__len__.__code__) == "replay_buffer.ReplayBuffer.__len__"
+    clone = ReplayBuffer.sample.__code__.replace(co_name="mine", co_filename="mine.py")
+    assert ref.match(clone) == "replay_buffer.ReplayBuffer.sample"
+    assert ref.match(Mine.add.__code__) is None
+
+
 def test_the_whole_agents_reference_is_the_packages_agent_and_update_not_its_networks():
     from td3_teach import agent, networks
     ref = ReferenceCode("agent")

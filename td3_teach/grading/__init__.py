@@ -30,12 +30,13 @@ For each submission, each run in a fresh copy of the learner's files:
    and any cells the learner added (their own check calls skipped, ``%run [-i] file.py`` run),
    then, at each check cell, the instructor's check on seed 0 and the hidden seeds of the points
    file, then the hidden checks of ``td3_teach/grading/hidden.py``. For the checks of
-   ``judge.REMOTE`` (steps 4 to 15 and ``exploration``) this is *probe, then judge*: the
+   ``judge.REMOTE`` (steps 1 to 15 and ``exploration``) this is *probe, then judge*: the
    check runs in a judge process outside the sandbox, on stand-ins that ask the learner's
    process to call the learner's code (networks, optimizers and the checks' agents cross as
-   data, rebuilt from the package's classes); the check, its expected values and the hidden
-   seeds never enter the learner's process. The other checks (steps 1-3, ``agent``,
-   ``bug_hunt``: they take the learner's classes) run beside the learner's code, guarded by
+   data, rebuilt from the package's classes; the learner's own classes and what they build stay
+   there, as handles, a network as a mirror); the check, its expected values and the hidden
+   seeds never enter the learner's process. The other checks (``agent``, ``bug_hunt``: the
+   learner's whole agent, trained through objects of the check's) run beside the learner's code, guarded by
    the snapshot: any change to it makes the notebook "tampered" and the checks after it score 0. Reference use is what
    runs (``reference``): the package's code for the step, or its helpers, doing the
    step's work on the learner's behalf, however it was wrapped, scores 0.
@@ -79,8 +80,8 @@ nbgrader's ``submitted/`` folder adds the hidden checks and the tamper and sandb
 
 Limits (README's "Limits" says the same).
 
-* Checks outside ``judge.REMOTE`` (steps 1-3, ``agent``, ``bug_hunt``: the check builds
-  and inspects the learner's own objects; see ``judge``) run in the learner's process, with
+* Checks outside ``judge.REMOTE`` (``agent``, ``bug_hunt``: the learner's code calls into the
+  check's scripted memory and spy; see ``judge``) run in the learner's process, with
   the hidden seeds: code there can walk ``sys._getframe()`` to the grader's frames, or set a
   closure cell, and forge a result; the snapshot compares identities, not the inside of mutable
   objects.

@@ -1,6 +1,6 @@
 """Probe, then judge: the graded run's checks, run outside the process that runs learner code.
 
-For the checks in ``REMOTE`` (steps 4 to 15 and notebook 18's ``exploration``) the graded run
+For the checks in ``REMOTE`` (steps 1 to 15 and notebook 18's ``exploration``) the graded run
 splits in two processes:
 
 * the **probe** (``probe.run_checks``, inside the sandbox) runs the notebook's cells.
@@ -34,6 +34,22 @@ nothing from the probe is ever executed or imported):
   parameter and every leaf input that crossed; the other side rebuilds a tensor with that value
   whose sum has exactly those gradients, and which, like the original, saves the parameters
   (a parameter changed in place before ``backward()`` fails it, as it fails the original);
+* the learner's class (step 1's ``ReplayBuffer``) as a *handle*: the judge's stand-in
+  (``remote_class``) has its name, its ``__init__``'s signature and its methods' names; building
+  one builds the learner's object in the probe, where it stays, and the judge gets a stand-in
+  for it (``remote_object``) whose methods call the learner's object's. A numpy array handed to
+  such a method is one array on both sides from then on (``wire.Handles``): what the check
+  writes into its own copy afterwards reaches the learner's (a buffer that kept a reference
+  sees it change). The check's recording buffer for ``store_step`` crosses as data and comes
+  back with what the learner's code added to it;
+* a learner's network (step 2's ``Actor``, step 3's ``Critic``, built by its class's stand-in,
+  or what step 2's ``make_target`` returned) as a *mirror* (``Judge.mirror``): an nn.Module of
+  the same class name whose ``nn.Linear`` layers, other submodules and parameters (values,
+  ``requires_grad``, ``.grad``, one parameter or one storage in two places) are the learner's,
+  sent after every call; its ``forward`` (and ``Q1``) call the learner's network in the probe,
+  and what the check changed in its parameters goes across before. A result's autograd graph
+  crosses as above, so the gradients the check takes reach the mirror's parameters; the same
+  tensor twice in a result stays one tensor;
 * the learner's function, besides its name and signature, as the names its code uses
   (``checks._code_facts.CodeFacts``), for the checks that say *which* mistake a wrong
   result is (``step()`` before ``backward()``, ``.copy_ = ...``, using ``actor_target``).
@@ -46,19 +62,15 @@ and through a loopback judge, and asserts the same text.
 
 What stays in the probe, and why:
 
-* ``step01``: the check builds the learner's own ``ReplayBuffer`` and calls its methods hundreds
-  of times, and hands the learner's ``store_step`` a recording buffer whose ``add()`` the
-  learner's code calls back. The learner's object exists only in the learner's process; judging
-  it outside needs stand-ins for arbitrary learner objects and calls from the probe back into
-  the judge, which are not built.
-* ``step02``, ``step03``: the check instantiates the learner's ``Actor`` / ``Critic`` class and
-  inspects the object (an ``nn.Module``? its parameters' names and shapes, its layers, its
-  ``forward``'s code), differentiates the learner's network's output with respect to that
-  network's own parameters, and checks that ``make_target``'s copy shares nothing with it. That
-  needs the learner's object and its autograd graph in the judge.
 * ``agent``, ``bug_hunt``: the learner's whole TD3 class, trained through a scripted memory
   whose ``sample()`` the learner's code calls back, with a spy in place of its target critic's
-  ``forward``, its networks and optimizers read after every call: the same obstacle.
+  ``forward``, its networks and optimizers read after every call. Its networks would cross as
+  mirrors and its agent as a handle; but the scripted memory's ``sample()`` judges (it raises
+  ``CheckFailed`` on a wrong batch size or one batch too many, and calls back into the check)
+  and the spy is a closure of the check put in place of the learner's ``forward``: check code
+  that the learner's code calls *into*. It can cross only once those checks are split into
+  what the probe records (the batch sizes asked for, the spy's inputs) and what the judge
+  decides. That is not built.
 """
 
 from __future__ import annotations
@@ -74,11 +86,10 @@ import traceback
 from typing import Any, Callable
 
 from .messages import JudgeJob, Protocol, Record, Step, to_wire
-from .wire import (Packer, Unpackable, Unpacker, WARNINGS, rng_state, set_rng_state,
-                   set_torch_state, torch_state, unpack)
+from .wire import (KEPT_DUNDERS, MAX_WIDTH, Packer, Proxy, Unpackable, Unpacker, WARNINGS, pack,
+                   rng_state, set_rng_state, set_torch_state, torch_state, unpack)
 
-REMOTE = frozenset({"step04", "step05", "step06", "step07", "step08", "step09", "step10", "step11",
-                    "step12", "step13", "step14", "step15", "exploration"})
+REMOTE = frozenset({f"step{n:02d}" for n in range(1, 16)} | {"exploration"})
 MAX_MESSAGE = 64 << 20
 
 
@@ -156,25 +167,236 @@ class Remote:
         return f"<your function {self.__name__}>"
 
 
+def _ident(name: Any, default: str) -> str:
+    name = str(name or "")[:80]
+    return name if name.isidentifier() else default
+
+
+def _signature(params: Any) -> inspect.Signature | None:
+    if params is None:
+        return None
+    try:
+        return inspect.Signature([
+            inspect.Parameter(str(p["name"]), inspect._ParameterKind(int(p["kind"])),
+                              default=None if p.get("default") else inspect.Parameter.empty)
+            for p in list(params)[:50]])
+    except (TypeError, ValueError, KeyError):
+        return None
+
+
+def _method(judge: "Judge", name: str) -> Callable:
+    def method(self: Any, *args: Any, **kwargs: Any) -> Any:
+        return judge.call(type(self).__td3_handle__, args, kwargs, method=name)
+    method.__name__ = method.__qualname__ = name
+    return method
+
+
+def _methods(judge: "Judge", info: dict, module: bool = False) -> dict[str, Callable]:
+    """Stand-in methods that call the learner's. On a network's mirror, ``forward`` calls the
+    learner's network (``net(x)``, as the checks do) and ``__call__`` stays nn.Module's."""
+    names = [str(m) for m in list(info.get("methods") or [])[:200]]
+    out = {m: _method(judge, m) for m in names
+           if m.isidentifier() and (not m.startswith("__") or m in KEPT_DUNDERS)}
+    if module:
+        out.pop("__call__", None)
+        if "forward" in out:
+            out["forward"] = _method(judge, "__call__")
+            out["forward"].__name__ = out["forward"].__qualname__ = "forward"
+    return out
+
+
+def _nested_names(info: dict) -> Any:
+    """What ``checks._networks._nested`` reads of a class: its methods' local functions' names."""
+    import types
+    names = [str(n)[:80] for n in list(info.get("nested") or [])[:50]]
+    return types.SimpleNamespace(__code__=types.SimpleNamespace(
+        co_consts=tuple(types.SimpleNamespace(co_name=n) for n in names)))
+
+
+def remote_class(judge: "Judge", handle: int, info: dict) -> type:
+    """The judge's stand-in for a learner's class (step 1's ``ReplayBuffer``): a class of the
+    same name, with its ``__init__``'s signature and its methods' names; building one builds the
+    learner's object in the probe and gives back the stand-in for it (``remote_object``)."""
+    def __new__(cls: type, *args: Any, **kwargs: Any) -> Any:
+        return judge.call(handle, args, kwargs)
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        pass
+    sig = _signature(info.get("params"))
+    if sig is not None:
+        __init__.__signature__ = sig  # type: ignore[attr-defined]
+    name = _ident(info.get("name"), "LearnerClass")
+    module = bool(info.get("module"))
+    ns = {**_methods(judge, info, module), "__new__": __new__, "__init__": __init__,
+          "__td3_handle__": handle, "__module__": "__main__", "__qualname__": name, "__doc__": None,
+          "__td3_nested__": _nested_names(info)}
+    if module:  # the learner's network class: an nn.Module subclass here too
+        from torch import nn
+        return type(name, (Proxy, nn.Module), ns)
+    return type(name, (Proxy,), ns)
+
+
+def remote_object(judge: "Judge", handle: int, info: dict) -> Any:
+    """The judge's stand-in for a learner's object that stays in the probe (a replay buffer the
+    learner's class built): an object of a class of the same name whose methods call the
+    learner's object's methods there."""
+    name = _ident(info.get("name") or info.get("__opaque__"), "object")
+    module = bool(info.get("module"))
+    ns = {**_methods(judge, info, module), "__td3_handle__": handle, "__module__": "__main__",
+          "__qualname__": name, "__doc__": None}
+    if module:  # a network handed over as it is (not built by the check): no mirror
+        from torch import nn
+        net_cls = type(name, (Proxy, nn.Module), ns)
+        net: Any = object.__new__(net_cls)
+        nn.Module.__init__(net)
+        return net
+    cls = type(name, (Proxy,), ns)
+    return object.__new__(cls)
+
+
 class Judge:
     """Runs one check on ``Remote`` stand-ins; see the module docstring."""
 
     def __init__(self, link: Link, timeout_cell: float) -> None:
         self.link, self.timeout_cell = link, timeout_cell
         self.hits: list[str] = []  # reference use the probe reported
+        self.stand_ins: dict[int, Any] = {}  # handle -> its stand-in (one per learner object)
+        self.arrays: dict[str, tuple[Any, bytes]] = {}  # key -> (array handed to a method, as sent)
+        self.array_keys: dict[int, str] = {}
+        self.reset()
 
-    def call(self, handle: int, args: tuple, kwargs: dict) -> Any:
-        """Ask the probe to call handle ``handle`` on ``args``: networks, optimizers and the
-        checks' agents cross as data (``Packer``), and what the learner's code did to them, to
-        the global random and torch state, and the warnings it raised, come back into the
-        judge's own objects before its result is returned (or its exception raised)."""
+    def reset(self) -> None:
+        """Forget the learner's objects of the last check (a new check call begins)."""
+        self.stand_ins, self.arrays, self.array_keys = {}, {}, {}
+        self.params: dict[str, Any] = {}  # key -> a mirrored network's parameter
+        self.versions: dict[str, int] = {}  # key -> its ``_version`` when last in step
+        self.ptrs: dict[int, str] = {}  # the probe's storage address -> a parameter's key
+        self.mirrors: dict[str, Any] = {}  # key -> the mirror of a learner's network
+
+    def mirror(self, rec: Any, tables: dict) -> None:
+        """Build or update the mirrors of the learner's networks (``wire.Handles.modules``):
+        nn.Modules of the same class names, ``nn.Linear`` layers of the same sizes, parameters
+        with the learner's values, gradients and ``requires_grad`` (put in by ``Unpacker.load``
+        after this), and the same sharing (one parameter, or one storage, in two places). The
+        mirror's ``forward`` (and its other methods) call the learner's network in the probe;
+        before each call, what the check changed in a mirror's parameters goes across first."""
+        import torch
+        from torch import nn
+        if not isinstance(rec, dict):
+            return
+        mods, roots = dict(rec.get("mods") or {}), dict(rec.get("roots") or {})
+        params = dict(tables.get("params") or {})
+        for m in mods.values():
+            for name, key, ptr in list(m.get("params", []))[:100]:
+                if key is None or str(key) in self.params:
+                    continue
+                key = str(key)
+                data = unpack(params[key]["data"])
+                if not isinstance(data, torch.Tensor):
+                    raise Unpackable("a parameter that is not a tensor")
+                twin = self.params.get(self.ptrs.get(int(ptr), ""))
+                if twin is not None and twin.shape == data.shape and twin.dtype == data.dtype:
+                    data = twin.data  # one storage there: one storage here
+                rg = bool(params[key].get("rg")) and data.is_floating_point()
+                self.params[key] = nn.Parameter(data, requires_grad=rg)
+                self.ptrs.setdefault(int(ptr), key)
+        for key, m in mods.items():
+            if key not in self.mirrors:
+                self.mirrors[key] = self._new_mirror(m, roots.get(key))
+        for key, m in mods.items():
+            mod = self.mirrors[key]
+            mod.training = bool(m.get("training", True))
+            mod._parameters.clear()  # the learner's parameters, in the learner's order
+            for name, pkey, _ in list(m.get("params", []))[:100]:
+                mod._parameters[str(name)] = None if pkey is None else self.params[str(pkey)]
+            for name, ckey in list(m.get("children", []))[:100]:
+                if str(ckey) in self.mirrors:
+                    mod._modules[str(name)] = self.mirrors[str(ckey)]
+
+    def _new_mirror(self, rec: dict, root: Any) -> Any:
+        import torch
+        from torch import nn
+        if rec.get("linear") is not None:
+            i, o = (int(n) for n in list(rec["linear"])[:2])
+            if not (0 <= i <= MAX_WIDTH and 0 <= o <= MAX_WIDTH):
+                raise Unpackable(f"a layer of sizes {i}, {o}")
+            with torch.random.fork_rng(devices=[]):
+                return nn.Linear(i, o, bias=False, device="meta")  # parameters: ``mirror``
+        name = _ident(rec.get("cls"), "Module")
+        ns: dict[str, Any] = {"__module__": "__main__", "__qualname__": name, "__doc__": None}
+        bases: tuple = (nn.Module,)
+        if isinstance(root, dict):  # a network the check holds: its methods call the learner's
+            ns.update(_methods(self, root, module=True), __td3_handle__=int(root["handle"]))
+            bases = (Proxy, nn.Module)
+        cls = type(name, bases, ns)
+        net: Any = object.__new__(cls)
+        nn.Module.__init__(net)
+        return net
+
+    def stand_in(self, handle: int, info: dict) -> Any:
+        """The one stand-in for the learner's object ``handle`` (``info``: ``wire.describe``):
+        a class, an object, a network's mirror (``mirror``), or a function."""
+        if handle not in self.stand_ins:
+            kind = info.get("kind")
+            if isinstance(info.get("module"), str) and info["module"] in self.mirrors:
+                self.stand_ins[handle] = self.mirrors[info["module"]]
+                return self.stand_ins[handle]
+            self.stand_ins[handle] = remote_class(self, handle, info) if kind == "class" else \
+                remote_object(self, handle, info) if kind == "object" else Remote(self, handle, info)
+        return self.stand_ins[handle]
+
+    def resolve(self, rec: dict) -> Any:
+        """A handle that came back (a learner's object returned by its code) -> its stand-in."""
+        handle = int(rec.get("__handle__", 0))
+        if handle not in self.stand_ins and not rec.get("__opaque__"):
+            raise Unpackable("a handle to nothing")
+        return self.stand_in(handle, rec)
+
+    def _share(self, x: Any, depth: int = 0) -> None:
+        """Key every numpy array in ``x``: handed to a learner object's method, it stays one
+        array on both sides (``wire.Handles``)."""
+        import numpy as np
+        if depth > 5:
+            return
+        if isinstance(x, np.ndarray) and id(x) not in self.array_keys:
+            key = f"a{len(self.arrays) + 1}"
+            self.array_keys[id(x)] = key
+            self.arrays[key] = (x, b"")
+        elif isinstance(x, (list, tuple)):
+            for v in list(x)[:1000]:
+                self._share(v, depth + 1)
+        elif isinstance(x, dict):
+            for v in list(x.values())[:1000]:
+                self._share(v, depth + 1)
+
+    def _updates(self) -> dict:
+        """The shared arrays the check changed since they were last sent."""
+        return {k: pack(a) for k, (a, sent) in self.arrays.items() if a.tobytes() != sent}
+
+    def call(self, handle: int, args: tuple, kwargs: dict, method: str | None = None) -> Any:
+        """Ask the probe to call handle ``handle`` (or its method ``method``) on ``args``:
+        networks, optimizers and the checks' agents cross as data (``Packer``), and what the
+        learner's code did to them, to the global random and torch state, and the warnings it
+        raised, come back into the judge's own objects before its result is returned (or its
+        exception raised). A learner's object it returns stays there: its stand-in comes back."""
         import warnings
 
-        packer = Packer("j")
+        if method is not None:
+            self._share((args, kwargs))
+        packer = Packer("j", {id(t): k for k, t in self.params.items()}, arrays=self.array_keys)
+        for key, t in self.params.items():  # what the check changed in the learner's networks
+            if t._version != self.versions.get(key):
+                packer.param(t)
         msg = {"type": "call", "handle": handle, "args": packer.pack(list(args)),
                "kwargs": packer.pack(dict(kwargs)), "rng": rng_state(), "torch": torch_state()}
+        if method is not None:
+            msg["method"] = method
+        if self.arrays:
+            msg["updates"] = self._updates()
         msg["tables"] = packer.tables()
         self.link.send(msg)
+        for key, (a, _) in self.arrays.items():
+            self.arrays[key] = (a, a.tobytes())
         try:
             reply = self.link.recv(self.timeout_cell + 30)
         except TimeoutError:
@@ -185,12 +407,17 @@ class Judge:
         if reply.get("rng"):
             set_rng_state(reply["rng"])
         set_torch_state(reply.get("torch"))
-        back = Unpacker(packer.by_key())
-        back.load(reply.get("tables") or {})
+        tables = reply.get("tables") or {}
+        self.mirror(reply.get("modules"), tables if isinstance(tables, dict) else {})
+        back = Unpacker({**packer.by_key(), **self.params}, resolve=self.resolve)
+        back.load(tables)
+        self.versions = {k: t._version for k, t in self.params.items()}
         after = reply.get("after")
         if isinstance(after, list):
             for orig, now in zip(list(args) + list(kwargs.values()), after):
                 back.merge(orig, now)
+        for key, (a, _) in self.arrays.items():  # as the learner's code left them
+            self.arrays[key] = (a, a.tobytes())
         for w in list(reply.get("warnings", []))[:20]:
             if isinstance(w, list) and len(w) == 2:
                 warnings.warn(str(w[1])[:500], WARNINGS.get(str(w[0]), UserWarning), stacklevel=2)
@@ -294,16 +521,13 @@ def serve(job: JudgeJob) -> int:
         if name not in REMOTE or name not in checks:
             write(Protocol(f"asked to judge {name[:40]!r}"))
             continue
+        judge.reset()
         try:
-            handles = {int(h): Remote(judge, int(h), info)
-                       for h, info in dict(msg.get("handles", {})).items()}
-
-            def revive(x: Any) -> Any:
-                if isinstance(x, dict) and set(x) == {"__handle__"}:
-                    return handles[int(x["__handle__"])]
-                return unpack(x)
-            args = [revive(a) for a in msg.get("args", [])]
-            kwargs = {str(k): revive(v) for k, v in dict(msg.get("kwargs", {})).items()}
+            for h, info in dict(msg.get("handles", {})).items():
+                judge.stand_in(int(h), dict(info))
+            there = Unpacker(resolve=judge.resolve)
+            args = [there.value(a) for a in msg.get("args", [])]
+            kwargs = {str(k): there.value(v) for k, v in dict(msg.get("kwargs", {})).items()}
             kwargs.pop("seed", None)
         except (Unpackable, KeyError, TypeError, ValueError) as e:
             write(Step(name, False, f"{check_label(name)}: the grader could not read the check's "

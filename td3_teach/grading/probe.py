@@ -349,20 +349,26 @@ class GradedRun:
         judge's calls until it has its verdict. The verdict never comes back here."""
         import torch
 
-        from .wire import Unpackable, answer, describe, pack
+        from .wire import Handles, Unpackable, answer, describe, pack
         if not self.check_integrity():
             self.emit(Step(name, False, "Not graded: the grader's checks or torch were modified "
                            "before this check ran."))
             return
-        objs: dict[int, Any] = {}
+        objs = Handles()  # the learner's functions, classes and objects, by handle
         handles: dict[int, dict] = {}
 
         def wire(x: Any) -> Any:
-            if callable(x) and not isinstance(x, (torch.Tensor, type)):
-                objs[len(objs) + 1] = x
-                handles[len(objs)] = describe(x)
-                return {"__handle__": len(objs)}
-            return pack(x)
+            """A learner's function, class or object (anything that is not data) crosses as a
+            handle; data is packed."""
+            if not callable(x) or isinstance(x, torch.Tensor):
+                try:
+                    return pack(x)
+                except Unpackable:
+                    if isinstance(x, torch.Tensor):
+                        raise
+            h = objs.add(x)
+            handles[h] = describe(x)
+            return {"__handle__": h}
         try:
             msg = {"type": "judge", "check": name, "cell": cell,
                    "args": [wire(a) for a in args],
@@ -381,10 +387,10 @@ class GradedRun:
                 return
             if req.get("type") != "call":
                 continue
-            fn: Any = objs.get(int(req.get("handle", 0)))  # None: answer() says it raised
+            fn: Any = objs.target(req)  # None: answer() says it raised
             watch = self.watch(ref)
             reply = answer(req, fn, lambda f, a, kw: self.invoke(watch, f, a, kw),
-                           self.snapshot.normalise)
+                           self.snapshot.normalise, objs)
             reply["hits"] = watch.hits if watch is not None else []
             self.link.send(reply)
 

@@ -13,7 +13,8 @@ threads started meanwhile) looks at every Python frame that starts:
 
 * its code is the step's work when it *is* one of the reference's code objects, or *equals* one
   by bytecode, names and constants (a clone made with ``code.replace`` or ``marshal`` has a new
-  identity, the same instructions);
+  identity, the same instructions) and uses two names or more (a ``return self.size`` is in
+  every honest buffer);
 * the step's work is the reference and every td3_teach function it reaches through its globals
   (``polyak_update`` for steps 14-15, ``frozen`` for 13), plus ``HELPERS``
   (``networks.make_target`` for steps 2-3: the exercise builds the target itself);
@@ -136,9 +137,11 @@ class ReferenceCode:
                             and not g.__module__.startswith("td3_teach.checks"):
                         todo.append(g)
         # clones are matched by what they do, but not a comprehension's or a lambda's code: a
-        # `{k: v for k, v in d.items()}` inside torch does what one inside TD3.train does
+        # `{k: v for k, v in d.items()}` inside torch does what one inside TD3.train does; nor
+        # code that uses one name at most (ReplayBuffer.__len__'s `return self.size`: every
+        # honest buffer has that line, and it does none of the step's work)
         self.keys = {code_key(c): name for c, name in self.names.items()
-                     if not c.co_name.startswith("<")}
+                     if not c.co_name.startswith("<") and len(c.co_names) > 1}
         self.where = _where(step)
         self._cache: dict[int, tuple[types.CodeType, str | None]] = {}
 

@@ -38,6 +38,8 @@ def pack(x: Any, depth: int = 0) -> Any:
         raise Unpackable("too deeply nested")
     if x is None or isinstance(x, (bool, int, float, str)):
         return x
+    if isinstance(x, np.generic) and x.dtype.kind in "biuf":
+        return x.item()  # a numpy scalar (np.bool_, np.float32, ...) as the python number
     if isinstance(x, torch.Tensor):
         return _pack_tensor(x)
     if isinstance(x, np.ndarray):
@@ -136,6 +138,7 @@ def allowed() -> dict[str, dict[str, Any]]:
     import torch
 
     from ..checks._stand_in_agent import StandInAgent
+    from ..checks.step01_replay_buffer import _RecordingBuffer
     from ..networks import Actor, Critic
     from ..replay_buffer import Batch
     return {
@@ -144,7 +147,8 @@ def allowed() -> dict[str, dict[str, Any]]:
                  # Critic(state_dim, action_dim) only uses the sum: the same layers either way
                  "Critic": (Critic, lambda m: [int(m.layer_1.in_features) - 1, 1])},
         "opts": {"SGD": torch.optim.SGD, "Adam": torch.optim.Adam},
-        "objects": {"SimpleNamespace": types.SimpleNamespace, "StandInAgent": StandInAgent},
+        "objects": {"SimpleNamespace": types.SimpleNamespace, "StandInAgent": StandInAgent,
+                    "_RecordingBuffer": _RecordingBuffer},
         "tuples": {"Batch": Batch},
         "generators": {n: getattr(np.random, n) for n in ("PCG64", "PCG64DXSM", "MT19937",
                                                           "Philox", "SFC64")},
@@ -179,14 +183,18 @@ class Packer:
     with respect to each tabled parameter (``graph``), which is all the checks differentiate.
     ``known`` (object id -> key) gives objects that crossed before the keys they had."""
 
-    def __init__(self, prefix: str, known: dict[int, str] | None = None) -> None:
+    def __init__(self, prefix: str, known: dict[int, str] | None = None,
+                 arrays: dict[int, str] | None = None) -> None:
         self.prefix, self.known = prefix, dict(known or {})
+        self.arrays = arrays or {}  # id of a numpy array -> its key (``Judge``'s shared arrays)
         self.keep: list[Any] = []  # keeps the objects keyed by id alive
         self.params: dict[str, dict] = {}
         self.nets: dict[str, dict] = {}
         self.opts: dict[str, dict] = {}
         self.tensors: dict[str, Any] = {}  # param key -> the tensor, for gradients
         self.graphs: list[tuple[dict, Any]] = []
+        self.seen: dict[int, int] | None = None  # in ``result``: id of a tensor -> its number
+        self.held: list[Any] = []
         self.allowed = allowed()
 
     def by_key(self) -> dict[str, Any]:
@@ -242,21 +250,35 @@ class Packer:
             raise Unpackable("too deeply nested")
         if x is None or isinstance(x, (bool, int, float, str)):
             return x
+        if isinstance(x, np.generic) and x.dtype.kind in "biuf":
+            return x.item()
+        if isinstance(x, Proxy) or (isinstance(x, type) and issubclass(x, Proxy)):
+            return {"__handle__": int(x.__td3_handle__)}  # a learner's object, back to its own side
         if isinstance(x, torch.Tensor):
             if id(x) in self.known and self.known[id(x)] in self.params:
                 return {"__ref__": self.known[id(x)]}
             if isinstance(x, torch.nn.Parameter) or (x.is_leaf and x.requires_grad):
                 return {"__ref__": self.param(x)}
+            number: dict[str, int] = {}
+            if self.seen is not None:  # in a result: the same tensor twice stays one tensor
+                if id(x) in self.seen:
+                    return {"__again__": self.seen[id(x)]}
+                self.seen[id(x)] = len(self.seen)
+                self.held.append(x)
+                number = {"n": self.seen[id(x)]}
             if x.grad_fn is not None:
-                rec = {"__graph__": _pack_tensor(x), "grads": {}}
+                rec = {"__graph__": _pack_tensor(x), "grads": {}, **number}
                 self.graphs.append((rec, x))
                 return rec
-            return _pack_tensor(x)
+            return {**_pack_tensor(x), **number}
         if isinstance(x, np.ndarray):
             if x.dtype.kind not in "biuf":
                 raise Unpackable(f"an array of dtype {x.dtype}")
-            return {"__ndarray__": str(x.dtype), "shape": list(x.shape),
-                    "data": base64.b64encode(np.ascontiguousarray(x).tobytes()).decode()}
+            arr: dict[str, Any] = {"__ndarray__": str(x.dtype), "shape": list(x.shape),
+                                   "data": base64.b64encode(np.ascontiguousarray(x).tobytes()).decode()}
+            if id(x) in self.arrays:
+                arr["key"] = self.arrays[id(x)]
+            return arr
         if isinstance(x, torch.device):
             return {"__device__": str(x)}
         if isinstance(x, np.random.Generator):
@@ -287,13 +309,28 @@ class Packer:
             return _pack_set(x)
         raise Unpackable(f"a {name}")
 
-    def result(self, x: Any) -> Any:
+    def result(self, x: Any, register: Callable[[Any], dict] | None = None, depth: int = 0) -> Any:
         """``pack``, or, for what cannot cross (a learner's own object), a record of its type
-        name, so that the check still says "your function returned a Foo"."""
+        name, so that the check still says "your function returned a Foo"; inside a list or
+        tuple, item by item. With ``register`` (the probe's ``Handles.add``) such an object
+        also gets a handle and the names of its methods: the judge's stand-in for it calls
+        them on the learner's object, where it stays."""
+        if depth == 0:
+            self.seen = {}
         try:
             return self.pack(x)
         except Unpackable:
-            return {"__opaque__": type(x).__name__[:80]}
+            pass
+        finally:
+            if depth == 0:
+                self.seen = None
+        if type(x) in (list, tuple) and depth < 3 and len(x) <= 1000:
+            return {"__seq__": type(x).__name__,
+                    "items": [self.result(v, register, depth + 1) for v in x]}
+        rec: dict[str, Any] = {"__opaque__": type(x).__name__[:80]}
+        if register is not None and (isinstance(x, type) or not callable(x) or _is_module(x)):
+            rec.update(register(x))
+        return rec
 
     def tables(self) -> dict:
         """The tables, after the gradients of every graph tensor packed so far were taken."""
@@ -319,9 +356,14 @@ class Unpacker:
     way before), puts the new state into that object; ``value`` unpacks a structure; ``merge``
     puts a packed structure's new contents into the objects it was packed from."""
 
-    def __init__(self, known: dict[str, Any] | None = None) -> None:
+    def __init__(self, known: dict[str, Any] | None = None,
+                 arrays: dict[str, Any] | None = None,
+                 resolve: Callable[[dict], Any] | None = None) -> None:
         self.objects: dict[str, Any] = dict(known or {})
         self.allowed = allowed()
+        self.arrays = arrays  # key -> the array this side holds for it (``Handles.arrays``)
+        self.resolve = resolve  # a handle's record -> the object it stands for here
+        self.seen: dict[int, Any] = {}  # a tensor's number in the message -> the tensor
 
     def keys(self) -> dict[int, str]:
         return {id(v): k for k, v in self.objects.items()}
@@ -412,11 +454,39 @@ class Unpacker:
         o.load_state_dict({"state": state, "param_groups": saved})
 
     def value(self, x: Any, depth: int = 0) -> Any:
-        import torch
 
         if depth > 20:
             raise Unpackable("too deeply nested")
+        if isinstance(x, dict) and "__again__" in x:
+            if not isinstance(x["__again__"], int) or x["__again__"] not in self.seen:
+                raise Unpackable("a tensor that was not sent")
+            return self.seen[x["__again__"]]
+        if isinstance(x, dict) and isinstance(x.get("n"), int) and not isinstance(x["n"], bool) \
+                and ("__graph__" in x or "__tensor__" in x):
+            n = x["n"]
+            t = self._value({k: v for k, v in x.items() if k != "n"}, depth)
+            self.seen[n] = t
+            return t
+        return self._value(x, depth)
+
+    def _value(self, x: Any, depth: int) -> Any:
+        import numpy as np
+        import torch
+
         if isinstance(x, dict):
+            if "__handle__" in x:
+                if self.resolve is None:
+                    raise Unpackable("a handle where none is expected")
+                return self.resolve(x)
+            if "__ndarray__" in x and "key" in x and self.arrays is not None:
+                key = str(x["key"])[:40]
+                new = unpack(x)
+                old = self.arrays.get(key)
+                if old is not None and old.shape == new.shape and old.dtype == new.dtype:
+                    np.copyto(old, new)  # the same array as before, as it is now
+                    return old
+                self.arrays[key] = new
+                return new
             if "__ref__" in x:
                 obj = self.objects.get(str(x["__ref__"]))
                 if obj is None:
@@ -581,12 +651,62 @@ WARNINGS = {"UserWarning": UserWarning, "RuntimeWarning": RuntimeWarning,
             "DeprecationWarning": DeprecationWarning, "FutureWarning": FutureWarning}
 
 
+KEPT_DUNDERS = ("__len__", "__call__")  # the special methods a stand-in object answers
+
+
+def methods_of(x: Any) -> list[str]:
+    """The names of the methods of ``x`` (a class, or an object of one) that a check may call:
+    those its classes define (not ``object``'s), and an object's callable attributes."""
+    cls = x if isinstance(x, type) else type(x)
+    names: list[str] = []
+    try:
+        for klass in cls.__mro__[:-1]:
+            if str(klass.__module__).split(".")[0] in ("torch", "builtins"):
+                continue  # nn.Module's own methods: the stand-in inherits them from nn.Module
+            for name, v in list(vars(klass).items()):
+                if (callable(v) or isinstance(v, (staticmethod, classmethod))) \
+                        and name.isidentifier() and name not in names \
+                        and (not name.startswith("__") or name in KEPT_DUNDERS):
+                    names.append(name)
+        if not isinstance(x, type) and isinstance(getattr(x, "__dict__", None), dict):
+            names += [k for k, v in list(vars(x).items()) if isinstance(k, str)
+                      and k.isidentifier() and not k.startswith("__") and callable(v)
+                      and k not in names]
+    except Exception:  # noqa: BLE001 - an odd class: no methods, the check will say so
+        pass
+    return names[:200]
+
+
 def describe(fn: Any) -> dict:
     """What the judge's stand-in needs to look like the learner's function to a check: its
     name, its signature, and its code as data (``CodeFacts``: the names it uses, for the checks
-    that say *which* mistake a wrong result is)."""
+    that say *which* mistake a wrong result is). For a class (the learner's ``ReplayBuffer``)
+    or an object, ``kind`` says which, with its methods' names (``methods_of``) and, for a
+    class, the signature of its ``__init__``."""
     from ..checks._code_facts import CodeFacts
 
+    if isinstance(fn, type) or not callable(fn):
+        params = None
+        if isinstance(fn, type):
+            try:
+                params = [{"name": p.name, "kind": int(p.kind), "default": p.default is not p.empty}
+                          for p in inspect.signature(getattr(fn, "__init__")).parameters.values()]
+            except (TypeError, ValueError):
+                params = None
+        nested = []
+        if isinstance(fn, type):  # local functions of its methods (a `def forward` nested in __init__)
+            for f in list(vars(fn).values())[:200]:
+                code = getattr(f, "__code__", None)
+                if isinstance(code, types.CodeType):
+                    nested += [str(c.co_name)[:80] for c in code.co_consts
+                               if isinstance(c, types.CodeType)]
+        return {"kind": "class" if isinstance(fn, type) else "object",
+                "name": str(fn.__name__ if isinstance(fn, type) else type(fn).__name__)[:100],
+                "params": params, "methods": methods_of(fn), "nested": nested[:50],
+                "module": _is_module(fn)}
+    if _is_module(fn):
+        return {"kind": "object", "name": type(fn).__name__[:100], "methods": methods_of(fn),
+                "module": True}
     try:
         params = [{"name": p.name, "kind": int(p.kind), "default": p.default is not p.empty}
                   for p in inspect.signature(fn).parameters.values()]
@@ -598,15 +718,140 @@ def describe(fn: Any) -> dict:
             "code": facts}
 
 
+def _is_module(x: Any) -> bool:
+    """``x`` is an ``nn.Module`` (or, a class, a subclass of it): it crosses as a mirror."""
+    import torch
+    return issubclass(x, torch.nn.Module) if isinstance(x, type) else \
+        isinstance(x, torch.nn.Module)
+
+
+class Proxy:
+    """Base of the judge's stand-ins for a learner's class or object that stays in the probe
+    (``judge.Judge.stand_in``): it crosses back as its handle, ``__td3_handle__``."""
+
+    __td3_handle__ = 0
+
+
+class Handles:
+    """The probe's side of one judged check: the learner's objects the judge knows by number
+    (the functions and classes the check cell passed, and what their calls returned that is not
+    data), and the numpy arrays the judge handed to their methods by key. An array that crossed
+    before is the same array when it crosses again, and what the judge wrote into its own copy
+    since is written into it first (``updates``): a buffer that kept a reference to the
+    caller's array sees it change, as it would in one process."""
+
+    def __init__(self) -> None:
+        self.objs: dict[int, Any] = {}
+        self.arrays: dict[str, Any] = {}
+        self.mod_keys: dict[int, str] = {}  # id of a learner's module -> its key
+        self.mods: dict[str, Any] = {}
+        self.tensors: dict[str, Any] = {}  # key -> a parameter of those modules
+
+    def add(self, x: Any) -> int:
+        for h, o in self.objs.items():
+            if o is x:
+                return h
+        h = len(self.objs) + 1
+        self.objs[h] = x
+        return h
+
+    def register(self, x: Any) -> dict:
+        """``x`` (a learner's object its code returned) kept here: the record of its handle,
+        with its description and, for a network, its key among the mirrored modules."""
+        rec = {**describe(x), "__handle__": self.add(x)}
+        if _is_module(x):
+            rec["module"] = self._module_key(x)
+        return rec
+
+    def _module_key(self, m: Any) -> str:
+        key = self.mod_keys.get(id(m))
+        if key is None:
+            key = self.mod_keys[id(m)] = f"m{len(self.mod_keys) + 1}"
+            self.mods[key] = m
+        return key
+
+    def _param_key(self, p: Any) -> str:
+        for key, t in self.tensors.items():
+            if t is p:
+                return key
+        key = f"h{len(self.tensors) + 1}"
+        self.tensors[key] = p
+        return key
+
+    def modules(self) -> dict:
+        """Every learner network kept here, as data the judge builds its mirror from
+        (``judge.Judge.mirror``): per module its class name, training flag, ``nn.Linear``
+        sizes, children and parameters (by key, with their storage address: parameters that
+        share storage there share it in the mirror)."""
+        out: dict[str, dict] = {}
+        roots = {}
+        todo = [(h, o) for h, o in self.objs.items() if _is_module(o) and not isinstance(o, type)]
+        for h, m in todo:
+            roots[self._module_key(m)] = {"handle": h, "methods": methods_of(m)}
+        stack = [self.mods[k] for k in roots]
+        while stack and len(out) < 500:
+            m = stack.pop()
+            key = self._module_key(m)
+            if key in out:
+                continue
+            rec: dict[str, Any] = {"cls": type(m).__name__[:80], "training": bool(m.training),
+                                   "params": [], "children": []}
+            for name, p in list(vars(m).get("_parameters", {}).items())[:100]:  # in order
+                rec["params"].append([str(name)[:80], None, 0] if p is None else
+                                     [str(name)[:80], self._param_key(p), int(p.data_ptr())])
+            for name, c in list(vars(m).get("_modules", {}).items())[:100]:
+                if c is not None and _is_module(c):
+                    rec["children"].append([str(name)[:80], self._module_key(c)])
+                    stack.append(c)
+            import torch
+            if isinstance(m, torch.nn.Linear):
+                rec["linear"] = [int(m.in_features), int(m.out_features)]
+            out[key] = rec
+        return {"mods": out, "roots": roots}
+
+    def target(self, req: dict) -> Callable | None:
+        """What a call request names: a handle's object, or one of its methods (looked up
+        when called, so an attribute error is the learner's, like any other)."""
+        obj = self.objs.get(int(req.get("handle", 0)))
+        method = req.get("method")
+        if obj is None or method is None:
+            return obj
+        method = str(method)
+        if method == "__len__":
+            return lambda: len(obj)
+        if not method.isidentifier():
+            return None
+        return lambda *a, **k: getattr(obj, method)(*a, **k)
+
+    def resolve(self, rec: dict) -> Any:
+        obj = self.objs.get(int(rec.get("__handle__", 0)))
+        if obj is None:
+            raise Unpackable("a handle to nothing")
+        return obj
+
+    def update(self, updates: Any) -> None:
+        import numpy as np
+        for key, rec in dict(updates or {}).items():
+            old, new = self.arrays.get(str(key)), unpack(rec)
+            if old is not None and isinstance(new, np.ndarray) and old.shape == new.shape \
+                    and old.dtype == new.dtype and old.flags.writeable:
+                np.copyto(old, new)
+
+
 def answer(req: dict, fn: Callable, invoke: Callable[[Callable, list, dict], dict],
-           normalise: Callable[[], None] = lambda: None) -> dict:
+           normalise: Callable[[], None] = lambda: None, handles: Handles | None = None) -> dict:
     """The probe's half of one call: rebuild the judge's objects from the request (``Unpacker``),
     take its random and torch state, ``invoke(fn, args, kwargs)`` (which returns ``{"type":
     "return", "value": v}``, ``{"type": "timeout"}`` or the description of what the learner's
-    code raised), and answer with the result packed and the inputs' state after the call."""
+    code raised), and answer with the result packed and the inputs' state after the call. With
+    ``handles``, the learner's objects stay here and cross as handles (``Handles``)."""
     import warnings
 
-    there = Unpacker()
+    if handles is not None:
+        handles.update(req.get("updates"))
+    there = Unpacker(None if handles is None else handles.tensors,
+                     arrays=None if handles is None else handles.arrays,
+                     resolve=None if handles is None else handles.resolve)
     there.load(req.get("tables") or {})
     a, kw = there.value(req["args"]), there.value(req["kwargs"])
     if not isinstance(a, list) or not isinstance(kw, dict):
@@ -619,11 +864,16 @@ def answer(req: dict, fn: Callable, invoke: Callable[[Callable, list, dict], dic
         warnings.simplefilter("always")
         reply = invoke(fn, a, kw)
     if reply.get("type") == "return":
-        reply["value"] = back.result(reply["value"])
+        reply["value"] = back.result(reply["value"], None if handles is None else handles.register)
     reply["torch"] = torch_state()
     normalise()
     try:  # what the call did to its inputs (tabled objects: their new state)
         reply["after"] = [back.result(x) for x in list(a) + list(kw.values())]
+        if handles is not None and any(_is_module(o) for o in handles.objs.values()):
+            reply["modules"] = handles.modules()  # the learner's networks, every parameter
+            back.known.update({id(t): k for k, t in handles.tensors.items()})
+            for t in list(handles.tensors.values()):
+                back.param(t)
         reply["tables"] = back.tables()
     except Exception as e:  # noqa: BLE001 - e.g. an input turned into something odd
         reply = {"type": "raise", "ename": "Unpackable", "torch": reply["torch"],

@@ -376,7 +376,10 @@ FORGE = (
     "        if _name == 'hidden' and isinstance(_v, dict):\n"
     "            _v.clear()\n"
     "    _f = _f.f_back\n")
-JUDGED_POINTS = {"04_sample_batch.ipynb": {"step04": 1}, "05_target_action.ipynb": {"step05": 1},
+JUDGED_POINTS = {"01_replay_buffer.ipynb": {"step01": 1},
+                 "02_actor.ipynb": {"step02": 1},
+                 "03_twin_critics.ipynb": {"step03": 1},
+                 "04_sample_batch.ipynb": {"step04": 1}, "05_target_action.ipynb": {"step05": 1},
                  "07_twin_target_q.ipynb": {"step07": 1}, "10_current_q.ipynb": {"step10": 1},
                  "11_critic_loss.ipynb": {"step11": 1}, "12_critic_update.ipynb": {"step12": 1},
                  "13_delayed_actor_update.ipynb": {"step13": 2},
@@ -385,6 +388,10 @@ JUDGED_POINTS = {"04_sample_batch.ipynb": {"step04": 1}, "05_target_action.ipynb
 EXPECTED_JUDGED = {"control_judged": {c: n for p in JUDGED_POINTS.values() for c, n in p.items()},
                    "forged_judged": {c: 0 for p in JUDGED_POINTS.values() for c in p}}
 FORGED = {  # notebook -> (the solution's text, the wrong code the forger put in its place)
+    "01_replay_buffer.ipynb": ("self.ptr = (self.ptr + 1) % self.max_size",
+                               "self.ptr = self.ptr + 1"),
+    "02_actor.ipynb": ("target = copy.deepcopy(net)", "target = net"),
+    "03_twin_critics.ipynb": ("        return q1, q2\n", "        return q1, q1\n"),
     "04_sample_batch.ipynb": ('r = column("r").reshape(-1, 1)', 'r = column("r")'),
     "05_target_action.ipynb": ("return agent.actor_target(batch.s_next)",
                                "return agent.actor(batch.s_next)"),
