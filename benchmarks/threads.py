@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3, help="measurements per cell (median)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    if args.worker:
+    if args.worker is not None:  # 0: the package default (no set_num_threads)
         worker(args.worker, args.batch, args.seconds)
         return 0
 
