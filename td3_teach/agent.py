@@ -20,6 +20,7 @@ from .config import TD3Config
 from .device import pick_device
 from .errors import CheckpointError, InputError
 from .networks import Actor, Critic, make_target
+from .onednn import attach as attach_onednn
 from .replay_buffer import Batch, ReplayBuffer
 from .update import step04_sample_batch, train_step
 
@@ -57,6 +58,8 @@ class TD3:
         self.critic = Critic(state_dim, action_dim).to(self.device)
         self.critic_target = make_target(self.critic)
         self.critic_optimizer = make_adam(self.critic.parameters(), self.config.critic_lr)
+        if self.device.type == "cpu":  # the same products, by a faster library where it is one
+            attach_onednn(self.actor, self.actor_target, self.critic, self.critic_target)
         self.total_it = 0  # training iterations so far; the delay counts these
 
     # ----------------------------------------------------------------------------- acting

@@ -26,6 +26,14 @@ S, A, N = 26, 6, 1000  # HalfCheetah-sized, N transitions in the buffer
 NETS = ("actor", "critic", "actor_target", "critic_target")
 
 
+@pytest.fixture(autouse=True)
+def torch_matmul(monkeypatch):
+    """Both sides multiply with torch's own matmul: this test is about the algorithm, to 1e-6.
+    (oneDNN's products, which ``TD3`` uses on some CPUs, differ in the last bits; tests/test_onednn.py
+    compares the two.)"""
+    monkeypatch.setenv("TD3_TEACH_MATMUL", "torch")
+
+
 # ------------------------------------------------------------------------------------ reference
 def mlp(p: dict, layers: tuple[int, int, int], x: torch.Tensor) -> torch.Tensor:
     """Linear-ReLU-Linear-ReLU-Linear on the weights ``layer_i.weight/bias`` of ``p``."""
