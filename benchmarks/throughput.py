@@ -51,7 +51,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 import td3_teach  # noqa: E402, I001
 
 td3_teach.short_spin()
-from td3_teach import TD3, ReplayBuffer  # noqa: E402, I001
+from td3_teach import TD3, ReplayBuffer, onednn  # noqa: E402, I001
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -221,11 +221,13 @@ def make_learners(n_transitions: int) -> dict:
 # ----------------------------------------------------------------------------------------------
 # The floor: the matrix multiplies of TD3's update and nothing else
 # ----------------------------------------------------------------------------------------------
-def matmul_floor():
+def matmul_floor(library: str = "torch"):
     """Every matrix multiply one TD3 iteration must do (forward and backward, actor step every
     2nd iteration), on random data, with no autograd, optimiser or elementwise work: no
-    implementation of this update with torch's matmul can be faster. On a CPU the update is
-    mostly these. (The FLOPs are the minimum: nothing here can be skipped or shared.)"""
+    implementation of this update with that matmul library can be faster. On a CPU the update
+    is mostly these. (The FLOPs are the minimum: nothing here can be skipped or shared.)
+    ``library``: "torch" (``torch.mm``: MKL on x86) or "onednn" (what td3_teach's TD3 uses
+    where ``td3_teach.onednn.enabled()``)."""
     def linear_shapes(net):  # (in, out) of each nn.Linear, in order
         return [(m.in_features, m.out_features) for m in net.modules() if isinstance(m, nn.Linear)]
 
@@ -234,10 +236,14 @@ def matmul_floor():
     mats = {}
 
     def mm(b, i, o):  # (b, i) @ (i, o), with operands cached per shape
-        for shape in ((b, i), (i, o)):
+        right = (i, o) if library == "torch" else (o, i)  # oneDNN's linear takes W as (out, in)
+        for shape in ((b, i), right):
             if shape not in mats:
                 mats[shape] = torch.randn(shape)
-        torch.mm(mats[b, i], mats[i, o])
+        if library == "torch":
+            torch.mm(mats[b, i], mats[right])
+        else:
+            onednn._linear(mats[b, i], mats[right], None)
 
     def forward(b, layers):
         for i, o in layers:
@@ -341,6 +347,14 @@ def naive_buffer_bytes(sample: int) -> int:
     return after - before
 
 
+FLOORS = ("matmul_floor", "onednn_floor")
+
+
+def own_floor() -> str:
+    """The floor of the matmul library td3_teach's TD3 multiplies with on this machine."""
+    return "onednn_floor" if onednn.enabled() else "matmul_floor"
+
+
 def run(quick: bool) -> dict:
     batches, thread_counts = (100, 256), (1, 2)
     # Many short turns rather than a few long ones: background load comes and goes within seconds.
@@ -353,6 +367,8 @@ def run(quick: bool) -> dict:
     if sb3:
         learners["sb3"] = make_sb3(n_transitions)  # one model serves every batch size
     learners["matmul_floor"] = matmul_floor()
+    if onednn.enabled():  # td3_teach's TD3 multiplies with oneDNN here: its own floor too
+        learners["onednn_floor"] = matmul_floor("onednn")
 
     throughput = []
     for threads in thread_counts:
@@ -367,8 +383,9 @@ def run(quick: bool) -> dict:
                 "threads": threads, "batch_size": batch,
                 "iterations_per_s": {n: statistics.median(v) for n, v in rates.items()},
                 "td3_teach_speedup": {n: paired(ours, v) for n, v in rates.items()
-                                      if n not in ("td3_teach", "matmul_floor")},
+                                      if n not in ("td3_teach",) + FLOORS},
                 "matmul_floor_over_td3_teach": paired(rates["matmul_floor"], ours),
+                "own_floor_over_td3_teach": paired(rates[own_floor()], ours),
                 "matmul_floor_over_naive": paired(rates["matmul_floor"], rates["naive"]),
             })
 
@@ -380,7 +397,9 @@ def run(quick: bool) -> dict:
                   "cpu_count": os.cpu_count(),
                   "openmp": {k: os.environ[k] for k in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT",
                                                         "OMP_NUM_THREADS") if k in os.environ},
-                  "stable_baselines3": sb3, "quick": quick, "seconds_per_repeat": seconds,
+                  "stable_baselines3": sb3, "td3_teach_matmul": "onednn" if onednn.enabled() else "torch",
+                  "cpu_capability": torch.backends.cpu.get_cpu_capability(), "quick": quick,
+                  "seconds_per_repeat": seconds,
                   "warmup_iterations": warmup, "repeats": repeats,
                   "transitions_in_buffer": n_transitions, "state_dim": STATE_DIM,
                   "action_dim": ACTION_DIM, "seed": SEED},
@@ -405,8 +424,10 @@ def print_table(res: dict) -> None:
           + f", OpenMP settings {setup['openmp'] or 'default'}"
           + ("   [--quick: timings are meaningless]" if setup["quick"] else ""))
     header = f"{'threads':>7} {'batch':>5} " + " ".join(f"{n:>12}" for n in names)
-    ratios = [n for n in names if n not in ("td3_teach", "matmul_floor")]
+    ratios = [n for n in names if n not in ("td3_teach",) + FLOORS]
     header += "  " + " ".join(f"{'a/' + n:>10}" for n in ratios) + f"  {'floor/a':>10} {'floor/naive':>12}"
+    if "onednn_floor" in names:
+        header += f" {'onednn_fl/a':>12}"
     print(header)
     for row in res["throughput"]:
         its = row["iterations_per_s"]
@@ -414,12 +435,18 @@ def print_table(res: dict) -> None:
         line += "  " + " ".join(f"{row['td3_teach_speedup'][n]:>9.2f}x" for n in ratios)
         line += f"  {row['matmul_floor_over_td3_teach']:>9.2f}x"
         line += f" {row['matmul_floor_over_naive']:>11.2f}x"
+        if "onednn_floor" in names:
+            line += f" {row['own_floor_over_td3_teach']:>11.2f}x"
         print(line)
     print("ratios: median over repeats of back-to-back runs' ratios")
     print("a = td3_teach; matmul_floor = the update's matrix multiplies alone (no autograd, optimiser "
           "or elementwise work): the most an implementation using torch's matmul can reach;\n"
           "floor/a = how far a is from it; floor/naive = the highest a/naive any such "
           "implementation can have")
+    print(f"td3_teach multiplies with: {setup['td3_teach_matmul']} (CPU capability "
+          f"{setup['cpu_capability']}; td3_teach/onednn.py says when)"
+          + ("; onednn_floor = the same multiplies by oneDNN, td3_teach's own floor here"
+             if "onednn_floor" in names else ""))
     mem = res["replay_buffer_bytes_1M"]
     mib = lambda b: f"{b / 2**20:8.1f} MiB"  # noqa: E731
     print()
@@ -517,9 +544,11 @@ def target_lines(res: dict) -> list[str]:
                           f"{x:.2f}x", x >= TARGETS["naive"]))
     for (threads, batch), r in sorted(rows.items()):
         if threads == 1 and batch == max(b for _, b in rows):
-            frac = 1 / r["matmul_floor_over_td3_teach"]
-            lines.append(line(f">= {TARGETS['floor_fraction']:.0%} of the matmul floor, 1 thread, "
-                              f"batch {batch}", f"{frac:.0%}", frac >= TARGETS["floor_fraction"]))
+            frac = 1 / r["own_floor_over_td3_teach"]
+            lib = res["setup"]["td3_teach_matmul"]
+            lines.append(line(f">= {TARGETS['floor_fraction']:.0%} of the matmul floor ({lib}, the "
+                              f"library td3_teach multiplies with), 1 thread, batch {batch}",
+                              f"{frac:.0%}", frac >= TARGETS["floor_fraction"]))
     sb3 = [r["td3_teach_speedup"]["sb3"] for r in rows.values() if "sb3" in r["td3_teach_speedup"]]
     if sb3:
         lines.append(line(">= SB3 in every row", f"{min(sb3):.2f}x at worst", min(sb3) >= TARGETS["sb3"]))
