@@ -17,7 +17,7 @@ briefly); and the package's default, what ``td3_teach.steady_threads()`` sets (t
 training notebooks call it first): half the cores, at most 4, with the short spin. The last lines
 say whether that default is ever slower than 1 thread (the no-collapse target of issue 18).
 
-    python benchmarks/threads.py             # about 3 minutes on 2 cores
+    python benchmarks/threads.py             # 3 to 6 minutes on 2 cores
     python benchmarks/threads.py --seconds 1 # quicker, noisier
     python benchmarks/threads.py --json
 """
@@ -44,6 +44,7 @@ SETTINGS = {  # name -> (torch threads, environment)
     "2 threads, GOMP_SPINCOUNT=1000": (2, {"GOMP_SPINCOUNT": "1000"}),
     DEFAULT: (0, None),  # 0: torch's count from the environment steady_threads() wrote
 }
+SITUATIONS = ("quiet", "busy core", "two runs")
 OPENMP_VARS = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "OMP_NUM_THREADS", "KMP_BLOCKTIME")
 
 
@@ -119,11 +120,10 @@ def main(argv: list[str] | None = None) -> int:
         worker(args.worker, args.batch, args.seconds)
         return 0
 
-    situations = ("quiet", "busy core", "two runs")
     table = {s: {} for s in SETTINGS}
     for _ in range(args.repeats):  # settings take turns, so slow drifts hit all alike
         for setting in SETTINGS:
-            for situation in situations:
+            for situation in SITUATIONS:
                 table[setting].setdefault(situation, []).append(
                     measure(setting, situation, args.batch, args.seconds))
     result = {"batch_size": args.batch, "cpu_count": os.cpu_count(),
@@ -134,18 +134,24 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
-    print(f"TD3 updates/s (td3_teach, batch {args.batch}, median of {args.repeats} x "
-          f"{args.seconds:g} s), {os.cpu_count()} CPUs")
-    print(f"{'setting':<36}" + "".join(f"{s:>12}" for s in situations))
+    print("\n".join(report(result)))
+    return 0
+
+
+def report(result: dict) -> list[str]:
+    """The table, what the package's default sets, and one verdict line per situation."""
+    lines = [f"TD3 updates/s (td3_teach, batch {result['batch_size']}, median of "
+             f"{result['repeats']} x {result['seconds']:g} s), {result['cpu_count']} CPUs",
+             f"{'setting':<36}" + "".join(f"{s:>12}" for s in SITUATIONS)]
     for setting, row in result["updates_per_s"].items():
-        print(f"{setting:<36}" + "".join(f"{row[s]:>12.1f}" for s in situations))
-    print(f"td3_teach.steady_threads() (before torch) sets: {result['td3_teach_sets'] or 'nothing'}")
+        lines.append(f"{setting:<36}" + "".join(f"{row[s]:>12.1f}" for s in SITUATIONS))
+    lines.append(f"td3_teach.steady_threads() (before torch) sets: {result['td3_teach_sets'] or 'nothing'}")
     one, ours = result["updates_per_s"]["1 thread"], result["updates_per_s"][DEFAULT]
-    for situation in situations:
+    for situation in SITUATIONS:
         ratio = ours[situation] / one[situation]
         verdict = "met" if ratio >= NOT_SLOWER else "NOT met"
-        print(f"target: default not slower than 1 thread, {situation}: {ratio:.2f}x 1 thread: {verdict}")
-    return 0
+        lines.append(f"target: default not slower than 1 thread, {situation}: {ratio:.2f}x 1 thread: {verdict}")
+    return lines
 
 
 if __name__ == "__main__":

@@ -14,6 +14,9 @@ runs (quiet / one core busy / two trainings at once; benchmarks/results/speed.md
     GOMP_SPINCOUNT=1000       122-139 / 54-61 / 56-58   <- what short_spin() sets
     (1 thread                  92-96  / 88-99 / 90-94)
 
+On an Intel Xeon (one run of 3 x 3 s per cell) the short spin did worse: 65 / 61 / 66, against
+1 thread's 75-101 / 87-90 / 82-83, and libgomp's default 118 / 26 / 24; 1 thread wins there too.
+
 No way of waiting saves 2 threads on 2 cores once one core is taken: an operation split in
 two ends when its slower half does, and that half waits for the busy core. So the thread count
 matters more than the wait. ``steady_threads()`` sets both: the short spin, and half the cores
