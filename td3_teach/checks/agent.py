@@ -12,30 +12,36 @@ tau, policy_noise, noise_clip, policy_freq)``), is run next to the reference (td
 4. ``train``, iteration by iteration, noise off (exactly) and noise on (exactly under the same
    seed, or with the learner's own draws when they come from another random stream), over
    delayed and non-delayed iterations and several ``train`` calls: every online and target
-   parameter is compared after each iteration (1e-5).
+   parameter tensor is compared after each iteration (1e-5; up to ``SAMPLE`` entries of each),
+   and where one differs, every parameter before and after that iteration.
 
 It stops at the first difference and says which step, naming the lecture's bug when it is one.
+
+Probe, then judge: this module is the *judge*. It never touches the learner's objects: it asks
+a session (``_agent_probe``: ``LocalSession`` in the notebook, the grader's ``RemoteSession``
+from outside the learner's process) to run the learner's code on inputs it sends, gets back
+what that code returned, raised or changed as plain data, compares with the reference and
+writes the message. The check's seed never crosses: the inputs' seeds are hashes of it.
 """
 
 from __future__ import annotations
 
 import copy
-import inspect
+import hashlib
 import re
 from dataclasses import dataclass, replace
 from types import SimpleNamespace
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from ._agent_reference import NETS, OPTIMIZERS, Hyper, Variant, iteration
-from ._core import CheckFailed, CheckPassed, LearnerCodeError
+from ._agent_probe import SAMPLE, LocalSession, Session, check_weights, differs, sample_index, take
+from ._agent_reference import NETS, Hyper, Variant, iteration
+from ._core import CheckFailed, CheckPassed, LearnerCodeError, NotImplementedYet
 from ._lecture_bugs import BUGS, TYPO_BUGS
 from ._seeded import seeded
-from ._code_facts import assigns_attribute
-from ._update_helpers import call_update
 from ..networks import Actor, Critic
 from ..replay_buffer import Batch
 
@@ -57,30 +63,69 @@ def fail(problem: str, why: str = "", hint: str = "", bug: str | None = None) ->
     return e
 
 
-# --------------------------------------------------------------------------- calling the agent
-def _call(what: str, fn: Callable, *args: Any, **kwargs: Any) -> Any:
-    """Run the learner's code; name the lecture's typos and slips when an exception shows one."""
+def derive(seed: int, *tags: Any) -> int:
+    """A seed for one of the check's inputs: a hash of the check's seed and the input's tags, so
+    that what the learner's process receives never holds the check's seed itself."""
+    digest = hashlib.sha256(repr((int(seed),) + tags).encode()).digest()
+    return int.from_bytes(digest[:4], "big")
+
+
+# --------------------------------------------------------------------------- asking the probe
+def _ask(session: Session, op: str, hp: Hyper | None = None, **data: Any) -> dict:
+    """One operation of the probe's; what the learner's code raised, or the scripted memory's
+    stop, raised here as the check's failure."""
+    rec = session.ask(op, **data)
+    if "raised" in rec:
+        raise _learner_error(rec["raised"])
+    if "stopped" in rec:
+        stop = rec["stopped"]
+        if stop.get("stop") == "batch_size":
+            raise fail(f"train sampled a batch of {stop.get('got')}; the check called train with "
+                       f"batch_size={hp.batch_size if hp else '?'}.", hint="Step 4 samples "
+                       "batch_size transitions: use the argument.")
+        raise fail("train sampled more batches than it ran iterations.",
+                   why="Step 4 samples ONE batch per iteration, and steps 5-15 all use it.",
+                   hint="Sample once, at the start of each iteration.")
+    if "oops" in rec:  # the probe met something unexpected in the learner's objects
+        name = str(rec["oops"])
+        raise type(name if name.isidentifier() else "Exception", (Exception,), {})(
+            str(rec.get("message", "")))
+    return rec
+
+
+def _learner_error(e: dict) -> CheckFailed:
+    """The learner's exception (as the probe described it): name the lecture's typos and slips
+    when it shows one."""
+    text, why, hint = str(e.get("problem", "")), str(e.get("why") or ""), str(e.get("hint") or "")
+    if e.get("cls") == "NotImplementedYet":
+        return NotImplementedYet(LABEL, text, why=why, hint=hint)
+    if e.get("cls") not in ("LearnerCodeError",):
+        return CheckFailed(LABEL, text, why=why, hint=hint, bug=e.get("bug"))
+    line = (re.search(r"\(`(.*)`\)", text) or [None, ""])[1]
+    m = re.search(r"AttributeError.*has no attribute '(\w+)'", text)
+    bug = None
+    if m and m.group(1) in TYPO_BUGS:
+        bug = TYPO_BUGS[m.group(1)]
+    elif "NameError" in text and "'critic'" in text:
+        bug = "comma_critic" if re.search(r"self\s*,\s*critic", line) else "lowercase_critic"
+    elif "state_dict" in text and "method" in text:
+        bug = "state_dict_uncalled"
+    elif re.search(r"mat1 and mat2 shapes cannot be multiplied \((\d+)x1 and \1x", text):
+        bug = "reshape_column"  # (state_dim, 1): a column of one-feature states
+    elif "loading state_dict for Actor" in text and "critic" in line:
+        bug = "critic_target_actor"
+    err = fail(text, why=why, hint=hint or _hint_for(bug), bug=bug or None)
+    if e.get("bug") and not bug:
+        err.bug = e["bug"]
+    return err
+
+
+def _quiet(session: Session, op: str, **data: Any) -> None:
+    """An operation that only tidies up (its answer does not matter)."""
     try:
-        return call_update(LABEL, what, lambda: fn(*args, **kwargs))
-    except LearnerCodeError as e:
-        text = e.problem
-        line = (re.search(r"\(`(.*)`\)", text) or [None, ""])[1]
-        m = re.search(r"AttributeError.*has no attribute '(\w+)'", text)
-        bug = None
-        if m and m.group(1) in TYPO_BUGS:
-            bug = TYPO_BUGS[m.group(1)]
-        elif "NameError" in text and "'critic'" in text:
-            bug = "comma_critic" if re.search(r"self\s*,\s*critic", line) else "lowercase_critic"
-        elif "state_dict" in text and "method" in text:
-            bug = "state_dict_uncalled"
-        elif re.search(r"mat1 and mat2 shapes cannot be multiplied \((\d+)x1 and \1x", text):
-            bug = "reshape_column"  # (state_dim, 1): a column of one-feature states
-        elif "loading state_dict for Actor" in text and "critic" in line:
-            bug = "critic_target_actor"
-        err = fail(text, why=e.why, hint=e.hint or _hint_for(bug), bug=bug or None)
-        if e.bug and not bug:
-            err.bug = e.bug
-        raise err from None
+        session.ask(op, **data)
+    except Exception:  # noqa: BLE001
+        pass
 
 
 def _hint_for(bug: str | None) -> str:
@@ -95,6 +140,9 @@ def _hint_for(bug: str | None) -> str:
         "normal_0": "Look up torch's in-place normal sampling method, or draw the noise another "
                     "way.",
     }.get(bug or "", "Read the line the message points at.")
+
+
+# --------------------------------------------------------------------------- the check's setup
 
 
 # --------------------------------------------------------------------------- the check's setup
@@ -124,18 +172,12 @@ def setup(seed: int) -> Setup:
     return Setup(seed, state_dim, action_dim, hp.max_action, hp)
 
 
-def _build(cls: Callable, st: Setup, salt: int = 0):
-    with seeded(st.seed * 7 + salt):
-        return _call(f"{_name(cls)}({st.state_dim}, {st.action_dim}, {st.max_action:g})", cls,
-                     st.state_dim, st.action_dim, st.max_action)
-
-
-def _name(cls: Any) -> str:
-    return getattr(cls, "__name__", "your agent")
-
-
-def _params(net: nn.Module) -> list[torch.Tensor]:
-    return list(net.parameters())
+def _build(session: Session, st: Setup, name: str, key: str, salt: int = 0) -> dict:
+    """The learner's agent built in the probe (kept there under ``key``)."""
+    return _ask(session, "build", key=key, state_dim=st.state_dim, action_dim=st.action_dim,
+                max_action=st.max_action,
+                what=f"{name}({st.state_dim}, {st.action_dim}, {st.max_action:g})",
+                rng=derive(st.seed, "build", salt))
 
 
 def _shapes(net: nn.Module) -> list[tuple[int, ...]]:
@@ -143,83 +185,97 @@ def _shapes(net: nn.Module) -> list[tuple[int, ...]]:
 
 
 # --------------------------------------------------------------------------- 1. the parts
-def check_parts(agent: Any, cls: Any, st: Setup) -> None:
+def check_parts(session: Session, st: Setup, key: str) -> None:
+    f = _ask(session, "parts", key=key)
+    nets, opts = f["nets"], f["opts"]
     for name in NETS:
-        if not hasattr(agent, name):
+        if not nets[name]["has"]:
             raise fail(f"Your agent has no attribute `{name}`.",
                        why="The trainer, the checkpoints and this check find the networks by the "
                        "lecture's (and the authors') names: actor, actor_target, critic, "
                        "critic_target.", hint=f"Store it in __init__ as `self.{name}`.")
-        if not isinstance(getattr(agent, name), nn.Module):
-            raise fail(f"`{name}` is a {type(getattr(agent, name)).__name__}, not an nn.Module.",
+        if not nets[name]["module"]:
+            raise fail(f"`{name}` is a {nets[name]['type']}, not an nn.Module.",
                        hint="Store the network itself (an instance), not its class or a function.")
-    for name in OPTIMIZERS:
-        if not isinstance(getattr(agent, name, None), torch.optim.Adam):
-            got = getattr(agent, name, None)
+    for name in opts:
+        if not opts[name]["adam"]:
+            got = opts[name]["type"]
             raise fail(f"`{name}` is " + ("missing" if got is None else
-                       f"a {type(got).__name__}") + "; expected a torch.optim.Adam.",
+                       f"a {got}") + "; expected a torch.optim.Adam.",
                        why="TD3 trains both networks with Adam (paper, Section 6.1).",
                        hint=f"Build it in __init__ as `self.{name}`, over its network's "
                        "parameters.")
-    actor, critic = agent.actor, agent.critic
+    shapes = {n: [tuple(s) for s in nets[n]["shapes"]] for n in NETS}
     for online, target in (("actor", "actor_target"), ("critic", "critic_target")):
-        net, tgt = getattr(agent, online), getattr(agent, target)
-        if tgt is net:
+        pair = f["pairs"][target]
+        if pair["same"]:
             raise fail(f"`{target}` is the same object as `{online}`, not a copy.",
                        why="A target that IS its network moves with every update: the Bellman "
                        "target chases itself, which the target networks exist to prevent.",
                        hint="Build a second network of the same class and copy the weights in.")
-        if {id(p) for p in net.parameters()} & {id(p) for p in tgt.parameters()}:
+        if pair["shares"]:
             raise fail(f"`{target}` shares parameters with `{online}`.",
                        why="Shared tensors move together: the target would not trail.",
                        hint="The target needs its own parameters, with the same values.")
-        if _shapes(tgt) != _shapes(net):
-            other = actor if online == "critic" else critic
-            bug = "critic_target_actor" if online == "critic" and _shapes(tgt) == _shapes(other) \
+        if shapes[target] != shapes[online]:
+            other = "actor" if online == "critic" else "critic"
+            bug = "critic_target_actor" if online == "critic" and shapes[target] == shapes[other] \
                 else None
             raise fail(f"`{target}` does not have `{online}`'s architecture (parameter shapes "
-                       f"{_shapes(tgt)[:2]}... instead of {_shapes(net)[:2]}...).",
+                       f"{shapes[target][:2]}... instead of {shapes[online][:2]}...).",
                        why=f"The target is a slowly moving copy of `{online}`: same class, same "
                        "sizes.", hint="Which class builds the target?", bug=bug)
-    _check_networks(agent, st)
+    _check_networks(session, st, key, shapes)
     for online, target in (("actor", "actor_target"), ("critic", "critic_target")):
-        net, tgt = getattr(agent, online), getattr(agent, target)
-        if not all(torch.equal(a.detach().cpu(), b.detach().cpu())
-                   for a, b in zip(net.parameters(), tgt.parameters())):
+        if not f["pairs"][target]["equal"]:
             raise fail(f"`{target}` does not start with `{online}`'s weights.",
                        why="Algorithm 1 initialises the targets as copies (theta' <- theta): two "
                        "independent random networks make the first targets meaningless.",
                        hint="After building the target, load the online network's weights into "
                        "it.")
     for opt_name, net_name in (("actor_optimizer", "actor"), ("critic_optimizer", "critic")):
-        _check_optimizer(agent, opt_name, net_name)
+        _check_optimizer(opts[opt_name], opt_name, net_name)
 
 
-def _check_optimizer(agent: Any, opt_name: str, net_name: str) -> None:
-    opt = getattr(agent, opt_name)
-    held = {id(p) for g in opt.param_groups for p in g["params"]}
-    want = {id(p) for p in getattr(agent, net_name).parameters()}
-    if held == want:
+def _check_optimizer(o: dict, opt_name: str, net_name: str) -> None:
+    if net_name in o["holds"]:
         return
     for other in NETS:
-        if other != net_name and held == {id(p) for p in getattr(agent, other).parameters()}:
+        if other != net_name and other in o["holds"]:
             raise fail(f"`{opt_name}` holds the parameters of `{other}`, not of `{net_name}`.",
                        why="Each optimiser trains its own network; the targets move only by "
                        "Polyak averaging." if other.endswith("_target") else
                        "The actor's loss would train the critic (or the other way round).",
                        hint=f"Build `{opt_name}` over `{net_name}`'s parameters.")
-    raise fail(f"`{opt_name}` holds {len(held)} parameter tensors; `{net_name}` has {len(want)}, "
-               f"and {len(want - held)} of them are missing from it.",
+    raise fail(f"`{opt_name}` holds {o['held']} parameter tensors; `{net_name}` has {o['want']}, "
+               f"and {o['missing']} of them are missing from it.",
                why="A parameter the optimiser does not hold is never trained.",
                hint=f"Give the optimiser all of `{net_name}`'s parameters.")
 
 
-def _check_networks(agent: Any, st: Setup) -> None:
+def _weights(st: Setup, key: str) -> int:
+    return derive(st.seed, "weights", key)
+
+
+def _loaded(net: nn.Module, seed: int) -> nn.Module:
+    """``net`` holding the check's weights of ``seed`` (``_agent_probe.check_weights``)."""
+    with torch.no_grad():
+        for p, w in zip(net.parameters(), check_weights([list(s) for s in _shapes(net)], seed)):
+            p.copy_(w)
+    return net
+
+
+def _tensor(rec: Any) -> torch.Tensor | None:
+    return rec["value"] if isinstance(rec, dict) and rec.get("kind") == "tensor" else None
+
+
+def _check_networks(session: Session, st: Setup, key: str, shapes: dict) -> None:
     """The learner's actor and critic compute TD3's networks: same parameter shapes, in order,
-    as ``networks.Actor``/``Critic``, and the same outputs with the same weights."""
+    as ``networks.Actor``/``Critic``, and the same outputs with the same weights (the check's,
+    put into both)."""
     ref_actor, ref_critic = reference_networks(st)
-    for name, net, ref in (("actor", agent.actor, ref_actor), ("critic", agent.critic, ref_critic)):
-        got, want = _shapes(net), _shapes(ref)
+    for name, ref in (("actor", ref_actor), ("critic", ref_critic)):
+        got, want = shapes[name], _shapes(ref)
         if got != want:
             heads = [s for s in got if len(s) == 2 and s[0] == st.action_dim and s[1] == 300]
             bug = "head_width" if name == "critic" and heads else None
@@ -229,93 +285,86 @@ def _check_networks(agent: Any, st: Setup) -> None:
                        "(Section 6.1); the check copies your weights into it, in order.",
                        hint="Compare each nn.Linear's in/out sizes with the picture in the "
                        "notebook.", bug=bug)
-    _copy_into(ref_actor, agent.actor)
-    _copy_into(ref_critic, agent.critic)
-    device = _device(agent)
-    g = torch.Generator().manual_seed(st.seed + 5)
+    w = _weights(st, key)
+    _loaded(ref_actor, w)
+    _loaded(ref_critic, w + 1)
+    g = torch.Generator().manual_seed(derive(st.seed, "network inputs"))
     s = torch.randn(32, st.state_dim, generator=g) * 2
     a = (torch.rand(32, st.action_dim, generator=g) * 2 - 1) * st.max_action
+    out = _ask(session, "networks", key=key, weights=w, s=s, a=a)
     with torch.no_grad():
-        got_a = _call("your actor(s)", agent.actor, s.to(device))
-        got_q = _call("your critic(s, a)", agent.critic, s.to(device), a.to(device))
         want_a, want_q = ref_actor(s), ref_critic(s, a)
-    if not isinstance(got_a, torch.Tensor) or tuple(got_a.shape) != tuple(want_a.shape):
-        raise fail(f"Your actor returns {_describe(got_a)} for a batch of 32 states; expected a "
-                   f"tensor of shape {tuple(want_a.shape)}.", hint="One action per state.")
-    if not torch.allclose(got_a.cpu(), want_a, atol=ATOL, rtol=RTOL):
+    got_a = _tensor(out["actor"])
+    if got_a is None or tuple(got_a.shape) != tuple(want_a.shape):
+        raise fail(f"Your actor returns {_describe(out['actor'])} for a batch of 32 states; "
+                   f"expected a tensor of shape {tuple(want_a.shape)}.", hint="One action per state.")
+    if not torch.allclose(got_a, want_a, atol=ATOL, rtol=RTOL):
         raise fail("Your actor has TD3's layer sizes but computes something else: with the same "
-                   f"weights its actions differ (largest gap {(got_a.cpu() - want_a).abs().max():.3g}).",
+                   f"weights its actions differ (largest gap {(got_a - want_a).abs().max():.3g}).",
                    why="TD3's actor is max_action * tanh(layer_3(relu(layer_2(relu(layer_1(s)))))).",
                    hint="Check the activations and where max_action enters.")
-    if not isinstance(got_q, (tuple, list)) or len(got_q) != 2:
+    got_q = out["critic"]
+    if got_q.get("kind") != "seq" or got_q["len"] != 2:
         raise fail(f"Your critic(s, a) returns {_describe(got_q)}; expected two tensors (q1, q2).",
                    hint="The twin critic returns both heads' values.")
-    for i, (gq, wq) in enumerate(zip(got_q, want_q), start=1):
-        if not isinstance(gq, torch.Tensor) or tuple(gq.shape) != tuple(wq.shape):
-            raise fail(f"Your critic's q{i} is {_describe(gq)}; expected shape {tuple(wq.shape)}.",
+    for i, (rq, wq) in enumerate(zip(got_q["items"], want_q), start=1):
+        gq = _tensor(rq)
+        if gq is None or tuple(gq.shape) != tuple(wq.shape):
+            raise fail(f"Your critic's q{i} is {_describe(rq)}; expected shape {tuple(wq.shape)}.",
                        hint="One Q-value per (s, a) pair.",
-                       bug="head_width" if isinstance(gq, torch.Tensor)
-                       and gq.shape[-1] == st.action_dim else None)
-        if not torch.allclose(gq.cpu(), wq, atol=ATOL, rtol=RTOL):
+                       bug="head_width" if gq is not None and gq.shape[-1] == st.action_dim
+                       else None)
+        if not torch.allclose(gq, wq, atol=ATOL, rtol=RTOL):
             raise fail(f"Your critic's q{i} differs from TD3's with the same weights.",
                        why="Each head: concatenate (s, a), 400-300 ReLU, one linear output.",
                        hint="Check which layers each head uses.")
-    if hasattr(agent.critic, "Q1"):
-        with torch.no_grad():
-            q1 = _call("your critic.Q1(s, a)", agent.critic.Q1, s.to(device), a.to(device))
-        if not isinstance(q1, torch.Tensor) or not torch.allclose(q1.cpu(), want_q[0], atol=ATOL,
-                                                                  rtol=RTOL):
+    if out["has_q1"]:
+        q1 = _tensor(_ask(session, "q1", key=key, s=s, a=a)["q1"])
+        if q1 is None or not torch.allclose(q1, want_q[0], atol=ATOL, rtol=RTOL):
             raise fail("Your critic.Q1(s, a) is not the first head of critic(s, a).",
                        why="The actor climbs Q1 (step 13); Q1 must be the same head the critic "
                        "trains.", hint="Q1 uses the first head's layers only.")
 
 
-def _describe(x: Any) -> str:
-    if isinstance(x, torch.Tensor):
-        return f"a tensor of shape {tuple(x.shape)}"
-    if isinstance(x, (tuple, list)):
-        return f"a {type(x).__name__} of {len(x)} items"
-    return f"a {type(x).__name__}"
+def _describe(rec: Any) -> str:
+    """What the learner's code returned (as the probe recorded it), in words."""
+    kind = rec.get("kind") if isinstance(rec, dict) else None
+    if kind == "tensor":
+        return f"a tensor of shape {tuple(rec['value'].shape)}"
+    if kind == "seq":
+        return f"a {rec['type']} of {rec['len']} items"
+    if kind == "ndarray":
+        return "a ndarray"
+    return f"a {rec.get('type', 'object') if isinstance(rec, dict) else 'object'}"
 
 
 def reference_networks(st: Setup) -> tuple[Actor, Critic]:
     return Actor(st.state_dim, st.action_dim, st.max_action), Critic(st.state_dim, st.action_dim)
 
 
-def _copy_into(ref: nn.Module, net: nn.Module) -> None:
-    with torch.no_grad():
-        for r, p in zip(ref.parameters(), net.parameters()):
-            r.copy_(p.detach().cpu())
-
-
-def _device(agent: Any) -> torch.device:
-    return next(agent.actor.parameters()).device
-
-
 # --------------------------------------------------------------------------- 2. select_action
-def check_select_action(agent: Any, st: Setup) -> None:
-    if not callable(getattr(agent, "select_action", None)):
+def check_select_action(session: Session, st: Setup, key: str) -> None:
+    if not _ask(session, "select_begin", key=key)["callable"]:
         raise fail("Your agent has no select_action method.",
                    why="The trainer and the evaluation call agent.select_action(state) at every "
                    "env step.", hint="def select_action(self, state): inside the class.")
     ref_actor, _ = reference_networks(st)
-    _copy_into(ref_actor, agent.actor)
-    before = [p.detach().clone() for n in NETS for p in getattr(agent, n).parameters()]
-    grads = [None if p.grad is None else p.grad.clone() for p in agent.actor.parameters()]
-    seen: list[bool] = []
-    hook = agent.actor.register_forward_hook(lambda m, i, o: seen.append(torch.is_grad_enabled()))
+    _loaded(ref_actor, _weights(st, key))  # the weights the probe put into your actor
     try:
         for dtype in (np.float32, np.float64):
-            state = np.random.default_rng(st.seed).normal(size=st.state_dim).astype(dtype)
+            state = np.random.default_rng(derive(st.seed, "state")).normal(
+                size=st.state_dim).astype(dtype)
             what = f"select_action(state) with a ({st.state_dim},) numpy {np.dtype(dtype).name} state"
-            got = _call(what, agent.select_action, state.copy())
-            if isinstance(got, torch.Tensor):
+            rec = _ask(session, "select_call", key=key, state=state, what=what,
+                       rng=derive(st.seed, "select", str(np.dtype(dtype))))["out"]
+            if rec["kind"] == "tensor":
                 raise fail(f"{what} returned a torch tensor; expected a numpy array.",
                            why="The environment takes numpy actions (env.step(action)).",
                            hint="Convert the actor's output to numpy before returning it.")
-            if not isinstance(got, np.ndarray):
-                raise fail(f"{what} returned a {type(got).__name__}; expected a numpy array of "
+            if rec["kind"] != "ndarray":
+                raise fail(f"{what} returned a {rec['type']}; expected a numpy array of "
                            f"shape ({st.action_dim},).")
+            got = rec["value"]
             if got.shape != (st.action_dim,):
                 bug = "reshape_column" if got.size == st.state_dim * st.action_dim else None
                 raise fail(f"{what} returned shape {got.shape}; expected ({st.action_dim},).",
@@ -334,59 +383,25 @@ def check_select_action(agent: Any, st: Setup) -> None:
                            why="select_action is the deterministic policy mu(s): no noise (the "
                            "trainer adds exploration noise), no other network.",
                            hint="Return what the online actor gives for the state.")
-    finally:
-        hook.remove()
-    if any(seen):
+    except BaseException:
+        _quiet(session, "select_end", key=key)
+        raise
+    end = _ask(session, "select_end", key=key)
+    if end["autograd"]:
         raise fail("select_action runs the actor with autograd on: a graph is recorded at every "
                    "env step.", why="Acting needs no gradient; recording one costs time and memory "
                    "on every step of training and evaluation.",
                    hint="Switch autograd off around the forward pass.", bug="select_action_graph")
-    after = [p.detach() for n in NETS for p in getattr(agent, n).parameters()]
-    if not all(torch.equal(a, b) for a, b in zip(before, after)):
+    if end["weights_changed"]:
         raise fail("select_action changed the networks' weights.",
                    why="Acting must not learn: only train updates the weights.")
-    now = [p.grad for p in agent.actor.parameters()]
-    if any((g0 is None) != (g1 is None) or (g0 is not None and not torch.equal(g0, g1))
-           for g0, g1 in zip(grads, now)):
+    if end["grads_changed"]:
         raise fail("select_action changed the actor's gradients.",
                    why="Acting must not backpropagate.")
 
 
-# --------------------------------------------------------------------------- the scripted memory
-class ScriptedMemory:
-    """A replay memory whose ``sample`` hands out prepared batches, one per iteration, and
-    reseeds torch's RNG before each (so learner and reference draw the same noise). It notes the
-    learner's weights at each ``sample``: the state after the previous iteration."""
-
-    def __init__(self, batches: list[Batch], seeds: list[int], hp: Hyper, device: torch.device,
-                 on_sample: Callable[[], None]) -> None:
-        self.batches, self.seeds, self.hp, self.device = batches, seeds, hp, device
-        self.on_sample, self.k, self.handed = on_sample, 0, []
-        self.size = self.max_size = 10_000
-        self.ptr = 0
-
-    def __len__(self) -> int:
-        return self.size
-
-    def sample(self, batch_size: int) -> Batch:
-        if batch_size != self.hp.batch_size:
-            raise fail(f"train sampled a batch of {batch_size}; the check called train with "
-                       f"batch_size={self.hp.batch_size}.", hint="Step 4 samples batch_size "
-                       "transitions: use the argument.")
-        if self.k >= len(self.batches):
-            raise fail("train sampled more batches than it ran iterations.",
-                       why="Step 4 samples ONE batch per iteration, and steps 5-15 all use it.",
-                       hint="Sample once, at the start of each iteration.")
-        self.on_sample()
-        torch.manual_seed(self.seeds[self.k])
-        batch = Batch(*(t.clone().to(self.device) for t in self.batches[self.k]))
-        self.handed.append(batch)
-        self.k += 1
-        return batch
-
-
 def make_batches(st: Setup, n: int, salt: int) -> list[Batch]:
-    g = torch.Generator().manual_seed(st.seed * 101 + salt)
+    g = torch.Generator().manual_seed(derive(st.seed, "batches", salt))
     B, m = st.hp.batch_size, st.max_action
     out = []
     for _ in range(n):
@@ -400,14 +415,14 @@ def make_batches(st: Setup, n: int, salt: int) -> list[Batch]:
 
 
 # --------------------------------------------------------------------------- 3. the noise
-def check_noise(cls: Any, st: Setup) -> None:
+def check_noise(session: Session, st: Setup, name: str) -> None:
     """Target policy smoothing, measured on the a~ that reaches the critic target (step 7)."""
-    agent = _build(cls, st, salt=3)
+    _build(session, st, name, "noise", salt=3)
     hp = replace(st.hp, batch_size=256)
     big = replace(st, hp=hp)
     m = st.max_action
     for case, (sigma, c) in (("spread", (0.3, 100.0)), ("clip", (0.3, 0.1))):
-        pairs = _noise_samples(agent, big, replace(hp, policy_noise=sigma, noise_clip=c), salt=11)
+        pairs = _noise_samples(session, big, replace(hp, policy_noise=sigma, noise_clip=c), salt=11)
         if pairs is None:
             raise fail("During train, the critic target was never called.",
                        why="Step 7: the twin critic TARGETS value (s', a~); the online critic "
@@ -454,36 +469,21 @@ def check_noise(cls: Any, st: Setup) -> None:
                            hint="Clip the noise itself, in units of max_action, before adding it.",
                            bug="noise_unscaled" if unscaled else None)
     # The action bounds: a' pushed to the edge, a~ must stay inside [-max_action, max_action].
-    with torch.no_grad():
-        last = list(agent.actor_target.parameters())[-1]
-        last.copy_(torch.tensor([8.0 if i % 2 == 0 else -8.0 for i in range(last.numel())],
-                                device=last.device))
-    pairs = _noise_samples(agent, big, replace(hp, policy_noise=0.3, noise_clip=0.5), salt=12)
+    _ask(session, "push_bounds", key="noise")
+    pairs = _noise_samples(session, big, replace(hp, policy_noise=0.3, noise_clip=0.5), salt=12)
     if pairs is not None and pairs[1].abs().max().item() > m + 1e-5:
         raise fail(f"For a' at the action bounds, a~ reaches {pairs[1].abs().max().item():.3g}, "
                    f"beyond max_action = {m:g}.", why="The target critics must value actions the "
                    "environment can take.", hint="Clip a' + noise to the action bounds.")
 
 
-def _noise_samples(agent: Any, st: Setup, hp: Hyper, salt: int):
+def _noise_samples(session: Session, st: Setup, hp: Hyper, salt: int):
     """(a', a~) of one train iteration: a~ as passed to critic_target, a' = actor_target(s')."""
-    got: list = []
-    original = agent.critic_target.forward
-
-    def spy(*args, **kwargs):
-        if len(args) >= 2 and not got:
-            with torch.no_grad():
-                got.append((agent.actor_target(args[0]).detach().cpu(), args[1].detach().cpu()))
-        return original(*args, **kwargs)
-
-    batches = make_batches(st, 1, salt)
-    memory = ScriptedMemory(batches, [salt], hp, _device(agent), lambda: None)
-    agent.critic_target.forward = spy
-    try:
-        _call("train(replay_buffer, 1, ...)", agent.train, memory, 1, **hp.train_kwargs())
-    finally:
-        del agent.critic_target.forward
-    return got[0] if got else None
+    batch = make_batches(st, 1, salt)[0]
+    rec = _ask(session, "noise", hp=hp, key="noise", batch=batch, seed=salt,
+               train_kwargs=hp.train_kwargs(), what="train(replay_buffer, 1, ...)",
+               rng=derive(st.seed, "noise call", salt, hp.noise_clip))
+    return None if rec["pair"] is None else tuple(rec["pair"])
 
 
 # --------------------------------------------------------------------------- 4. train
@@ -493,24 +493,16 @@ class Snapshot:
     grads: dict[str, list[torch.Tensor | None]]
 
 
-def snap(ag: Any) -> Snapshot:
-    return Snapshot({n: [p.detach().cpu().clone() for p in getattr(ag, n).parameters()]
-                     for n in NETS},
-                    {n: [None if p.grad is None else p.grad.detach().cpu().clone()
-                         for p in getattr(ag, n).parameters()] for n in NETS})
-
-
-def _reference(agent: Any, st: Setup) -> SimpleNamespace:
-    """Package networks holding the learner's weights, and Adam with the learner's settings."""
-    actor, critic = reference_networks(st)
-    actor_target, critic_target = reference_networks(st)
-    for ref, name in ((actor, "actor"), (critic, "critic"), (actor_target, "actor_target"),
-                      (critic_target, "critic_target")):
-        _copy_into(ref, getattr(agent, name))
+def _reference(optim: dict, st: Setup, weights: int) -> SimpleNamespace:
+    """Package networks holding the check's weights (each target a copy of its network), and
+    Adam with the learner's settings."""
+    actor, critic = _loaded(reference_networks(st)[0], weights), \
+        _loaded(reference_networks(st)[1], weights + 1)
+    actor_target, critic_target = copy.deepcopy(actor), copy.deepcopy(critic)
     ag = SimpleNamespace(actor=actor, critic=critic, actor_target=actor_target,
                          critic_target=critic_target, max_action=st.max_action)
     for opt_name, net in (("actor_optimizer", actor), ("critic_optimizer", critic)):
-        group = getattr(agent, opt_name).param_groups[0]
+        group = optim[opt_name]
         setattr(ag, opt_name, torch.optim.Adam(
             net.parameters(), lr=float(group["lr"]), betas=tuple(group["betas"]),
             eps=group["eps"], weight_decay=group["weight_decay"], amsgrad=group["amsgrad"]))
@@ -526,11 +518,7 @@ def _load(ag: SimpleNamespace, s: Snapshot) -> None:
 
 def _differs(a: list[torch.Tensor], b: list[torch.Tensor]) -> float:
     """Largest gap beyond tolerance between two parameter lists; 0.0 when they match."""
-    worst = 0.0
-    for x, y in zip(a, b):
-        if not torch.allclose(x, y, atol=ATOL, rtol=RTOL):
-            worst = max(worst, (x - y).abs().max().item())
-    return worst
+    return differs(a, b)
 
 
 def _mismatches(learner: Snapshot, ref: SimpleNamespace) -> dict[str, float]:
@@ -540,6 +528,13 @@ def _mismatches(learner: Snapshot, ref: SimpleNamespace) -> dict[str, float]:
         if gap:
             out[n] = gap
     return out
+
+
+def _sample_differs(sampled: dict[str, list[torch.Tensor]], ref: SimpleNamespace,
+                    index: dict[str, list]) -> bool:
+    """Whether the learner's sampled entries differ from the reference's same entries."""
+    return any(_differs(sampled[n], take(list(getattr(ref, n).parameters()), index[n])) > 0
+               for n in NETS)
 
 
 def _moved(before: Snapshot, after: Snapshot, n: str) -> bool:
@@ -607,7 +602,8 @@ CANDIDATES: list[tuple[str, Variant, str, str | None]] = [
 
 def _diagnose(run: Run, it: int, n_calls: str, before: Snapshot, after: Snapshot,
               ref: SimpleNamespace, want: SimpleNamespace, batch: Batch,
-              a_tilde: torch.Tensor | None, cls: Any, st: Setup) -> CheckFailed:
+              a_tilde: torch.Tensor | None, session: Session, facts: dict, st: Setup,
+              noise_seed: int) -> CheckFailed:
     """Why the learner's weights after iteration ``it`` (``after``) differ from the reference's
     (``want``), both started from ``before``; ``ref`` is the reference before the iteration."""
     hp = run.hp
@@ -628,7 +624,7 @@ def _diagnose(run: Run, it: int, n_calls: str, before: Snapshot, after: Snapshot
         what = [n for n in ("actor", "actor_target", "critic_target") if moved[n]]
         bug, pattern = "polyak_every_iteration", ""
         if moved["actor"]:
-            bug, pattern = _delay_pattern(cls, hp, st)
+            bug, pattern = _delay_pattern(session, hp, st, facts["name"])
         return fail(f"{where}{ok} {_and(what)} moved on a non-delayed iteration{pattern}: "
                     f"{DELAY_RULE}.", why="The delay lets the critic settle before the actor and "
                     "the targets follow it (paper, Section 5.2).",
@@ -639,7 +635,7 @@ def _diagnose(run: Run, it: int, n_calls: str, before: Snapshot, after: Snapshot
                  if all(torch.equal(a, b) for a, b in zip(before.params[n], after.params[n]))]
         if still:
             bug = "polyak_assigns_copy" if ("actor" not in still and
-                                            assigns_attribute(getattr(cls, "train", None), "copy_")) \
+                                            facts["train_assigns_copy"]) \
                 else ("local_counter" if "actor" in still else None)
             return fail(f"{where}{ok} {_and(still)} did not move on a delayed iteration: "
                         f"{DELAY_RULE}.", hint="Is every one of steps 13-15 reached on that "
@@ -650,7 +646,7 @@ def _diagnose(run: Run, it: int, n_calls: str, before: Snapshot, after: Snapshot
         if explains != group:
             continue
         trial = _reference_from(before, ref, st_max=hp.max_action)
-        torch.manual_seed(_noise_seed_of(batch))
+        torch.manual_seed(noise_seed)
         try:
             iteration(trial, batch, it, hp, variant,
                       a_tilde=None if run.noise_exact or variant.noise != "ok" else a_tilde)
@@ -674,20 +670,16 @@ _GROUP_HINT = {"critic": "Compare each of steps 5-12 in your train with Algorith
                "targets": "Compare steps 14-15 in your train with Algorithm 1 above."}
 
 
-def _delay_pattern(cls: Any, hp: Hyper, st: Setup) -> tuple[str | None, str]:
+def _delay_pattern(session: Session, hp: Hyper, st: Setup, name: str) -> tuple[str | None, str]:
     """On which iterations a fresh agent's actor moves, over four train(..., 1) calls and then
     one train(..., 4) call: tells a counter that restarts in every call from a missing delay or
     an off-by-one count."""
-    agent = _build(cls, st, salt=9)
+    _build(session, st, name, "delay", salt=9)
     n = 8
-    batches = make_batches(st, n, salt=9)
-    snaps: list[Snapshot] = []
-    memory = ScriptedMemory(batches, list(range(n)), hp, _device(agent),
-                            lambda: snaps.append(snap(agent)))
-    for k in (1, 1, 1, 1, 4):
-        _call("train(replay_buffer, ...)", agent.train, memory, k, **hp.train_kwargs())
-    snaps.append(snap(agent))
-    ran = [i + 1 for i in range(n) if _moved(snaps[i], snaps[i + 1], "actor")]
+    moved = _ask(session, "delay", hp=hp, key="delay", batches=make_batches(st, n, salt=9),
+                 seeds=list(range(n)), train_kwargs=hp.train_kwargs(), calls=[1, 1, 1, 1, 4],
+                 what="train(replay_buffer, ...)", rng=derive(st.seed, "delay"))["moved"]
+    ran = [i + 1 for i in range(n) if moved[i]]
     want = [i for i in range(1, n + 1) if i % hp.policy_freq == 0]
     if ran[:4] == [1, 2, 3, 4] and ran[4:] != [5, 6, 7, 8]:
         return "local_counter", (" (at every one of four train(..., 1) calls, but not at every "
@@ -712,66 +704,93 @@ def _reference_from(s: Snapshot, ref: SimpleNamespace, st_max: float) -> SimpleN
     return trial
 
 
-_SEEDS: dict[int, int] = {}
 
 
-def _noise_seed_of(batch: Batch) -> int:
-    return _SEEDS.get(id(batch), 0)
+def _iteration(run: Run, ref: SimpleNamespace, batch: Batch, it: int, seed: int,
+               got: torch.Tensor | None) -> SimpleNamespace:
+    """The reference's iteration from ``ref`` (a copy): under the learner's seed, or with the
+    learner's own a~ when its noise comes from another random stream."""
+    trial = copy.deepcopy(ref)
+    torch.manual_seed(seed)
+    ref_tilde = iteration(trial, batch, it, run.hp)
+    if run.name == "noise on" and got is not None and \
+            not torch.allclose(got, ref_tilde, atol=ATOL, rtol=RTOL):
+        run.noise_exact = False  # another random stream: use the learner's draws
+        trial = copy.deepcopy(ref)
+        iteration(trial, batch, it, run.hp, a_tilde=got)
+    return trial
 
 
-def run_train(cls: Any, st: Setup, run: Run, salt: int) -> Run:
-    agent = _build(cls, st, salt=salt)
-    ref = _reference(agent, st)
+def _full_rescan(session: Session, st: Setup, run: Run, ref: SimpleNamespace,
+                 history: list[tuple[int, int, str, torch.Tensor | None]], batches: list[Batch],
+                 seeds: list[int], facts: dict) -> SimpleNamespace:
+    """A sample differed: every iteration of the run so far again, on the full parameters and
+    gradients before and after it (from the probe), the reference started from the learner's
+    weights before each; the first that differs says why. Returns the reference after the last
+    one when none does."""
+    for k, it, calls, got in history:
+        full = _ask(session, "snapshot", run=run.name, k=k)
+        before, after = Snapshot(**full["before"]), Snapshot(**full["after"])
+        trial = _iteration(run, _reference_from(before, ref, st.max_action), batches[k], it,
+                           seeds[k], got)
+        if _mismatches(after, trial):
+            raise _diagnose(run, it, calls, before, after, ref, trial, batches[k], got,
+                            session, facts, st, seeds[k])
+        ref = trial
+    return ref
+
+
+def run_train(session: Session, st: Setup, run: Run, salt: int, facts: dict) -> Run:
+    """The learner's train, call by call, iteration by iteration, next to the reference: the
+    probe sends a sample of the parameters after every iteration; where it differs from the
+    reference's, the full parameters before and after that iteration come and say why."""
+    key = f"train {salt}"
+    _build(session, st, facts["name"], key, salt=salt)
     n_total = sum(st.calls)
     batches = make_batches(st, n_total, salt)
-    seeds = [st.seed * 1000 + salt * 100 + k for k in range(n_total)]
-    for b, s in zip(batches, seeds):
-        _SEEDS[id(b)] = s
-    snaps: list[Snapshot] = []
-    memory = ScriptedMemory(batches, seeds, run.hp, _device(agent), lambda: snaps.append(snap(agent)))
-    tildes: list[torch.Tensor] = []
-    original = agent.critic_target.forward
-
-    noises: list[torch.Tensor] = []
-
-    def spy(*args, **kwargs):
-        if len(args) >= 2 and len(tildes) < memory.k:
-            tildes.append(args[1].detach().cpu().clone())
-            with torch.no_grad():  # the noise the learner added: a~ - a', where a~ is inside
-                a_next = agent.actor_target(args[0]).detach().cpu()
-            inside = (tildes[-1].abs() < run.hp.max_action - 1e-6) & (a_next.abs() < run.hp.max_action - 1e-6)
-            noises.append(torch.where(inside, tildes[-1] - a_next, torch.nan))
-        return original(*args, **kwargs)
-
-    agent.critic_target.forward = spy
+    seeds = [derive(st.seed, "noise", salt, k) for k in range(n_total)]
+    weights, sample = _weights(st, key), derive(st.seed, "sample", salt)
+    begin = _ask(session, "train_begin", hp=run.hp, key=key, run=run.name, batches=batches,
+                 seeds=seeds, train_kwargs=run.hp.train_kwargs(), max_action=st.max_action,
+                 weights=weights, sample=sample)
+    ref = _reference(begin["optim"], st, weights)
+    index = {n: sample_index([list(s) for s in _shapes(getattr(ref, n))], sample + k)
+             for k, n in enumerate(NETS)}
+    start_ref = copy.deepcopy(ref)
+    history: list[tuple[int, int, str, torch.Tensor | None]] = []
+    sampled: dict[str, list[torch.Tensor]] = {}
+    noises: dict[int, torch.Tensor] = {}
     it = 0
     try:
         for c, n in enumerate(st.calls):
-            start = len(snaps)
+            start = sum(st.calls[:c])
             calls = " + ".join(f"train(..., {k})" for k in st.calls[:c + 1])
-            _call(f"train(replay_buffer, {n}, ...) (call {c + 1} of {len(st.calls)}, {run.name})",
-                  agent.train, memory, n, **run.hp.train_kwargs())
-            end = snap(agent)
-            taken = len(snaps) - start
+            rec = _ask(session, "train_call", hp=run.hp, run=run.name, n=n,
+                       train_kwargs=run.hp.train_kwargs(), rng=derive(st.seed, "call", salt, c),
+                       what=f"train(replay_buffer, {n}, ...) (call {c + 1} of {len(st.calls)}, "
+                       f"{run.name})")
+            taken = rec["taken"]
             if taken != n:
                 raise fail(f"train(replay_buffer, iterations={n}, ...) sampled {taken} batch(es).",
                            why="Step 4 samples one batch per iteration.",
                            hint="Loop `iterations` times; sample at the start of each loop.")
-            for j in range(n):
+            for j, itr in enumerate(rec["iterations"]):
                 it += 1
                 k = start + j
-                handed, given = memory.handed[k], batches[k]
-                for field_name, h, g in zip(Batch._fields, handed, given):
-                    if not torch.equal(h.cpu(), g):
-                        raise fail(f"train changed the sampled batch in place (its `{field_name}`).",
-                                   why="Steps 10-11 need the stored transitions as they are; "
-                                   "noise written into the sampled actions trains the critic on "
-                                   "actions that were never played.",
-                                   hint="Build new tensors; do not write into the batch's.",
-                                   bug="noise_into_batch" if field_name == "a" else None)
-                before = snaps[k]
-                after = snaps[k + 1] if j + 1 < n else end
-                if run.name == "noise on" and k >= 1 and len(noises) > k:
+                given = batches[k]
+                if itr["changed"] is not None:
+                    raise fail(f"train changed the sampled batch in place (its `{itr['changed']}`).",
+                               why="Steps 10-11 need the stored transitions as they are; "
+                               "noise written into the sampled actions trains the critic on "
+                               "actions that were never played.",
+                               hint="Build new tensors; do not write into the batch's.",
+                               bug="noise_into_batch" if itr["changed"] == "a" else None)
+                got = itr["tilde"]
+                if got is not None:  # the noise the learner added: a~ - a', where a~ is inside
+                    m = run.hp.max_action - 1e-6
+                    inside = (got.abs() < m) & (itr["a_next"].abs() < m)
+                    noises[k] = torch.where(inside, got - itr["a_next"], torch.nan)
+                if run.name == "noise on" and k >= 1 and k in noises and k - 1 in noises:
                     both = ~(noises[k].isnan() | noises[k - 1].isnan())
                     if both.sum() > 4 and torch.allclose(noises[k][both], noises[k - 1][both],
                                                          atol=1e-7):
@@ -780,30 +799,24 @@ def run_train(cls: Any, st: Setup, run: Run, salt: int) -> Run:
                                    why="Smoothing averages the target over many draws, a fresh one "
                                    "at every iteration; one draw reused is a fixed bias.",
                                    hint="Draw the noise inside the loop, at every iteration.")
-                trial = _reference_from(before, ref, st.max_action)
-                torch.manual_seed(seeds[k])
-                got = tildes[k] if k < len(tildes) else None
-                ref_tilde = iteration(trial, given, it, run.hp)
-                if run.name == "noise on" and got is not None and \
-                        not torch.allclose(got, ref_tilde, atol=ATOL, rtol=RTOL):
-                    run.noise_exact = False  # another random stream: use the learner's draws
-                    trial = _reference_from(before, ref, st.max_action)
-                    iteration(trial, given, it, run.hp, a_tilde=got)
-                if _mismatches(after, trial):
-                    raise _diagnose(run, it, calls, before, after, ref, trial, given, got, cls, st)
-                for tn in ("actor_target", "critic_target"):
-                    if any(g is not None and bool(g.abs().sum() > 0) for g in after.grads[tn]):
-                        raise fail(f"After iteration {it} ({run.name}) `{tn}` holds gradients: "
-                                   "a backward() reached the target network.",
-                                   why="The Bellman target y is a constant of the regression "
-                                   "(steps 5-9 run without autograd); targets move only by "
-                                   "Polyak averaging.", hint="Compute steps 5-9 with autograd "
-                                   "switched off.")
+                trial = _iteration(run, ref, given, it, seeds[k], got)
+                for name, values in itr["sample"].items():
+                    if values is not None:  # None: unchanged since the last sample
+                        sampled[name] = values
+                history.append((k, it, calls, got))
+                if _sample_differs(sampled, trial, index):
+                    trial = _full_rescan(session, st, run, start_ref, history, batches, seeds,
+                                         facts)
+                for tn in itr["target_grads"][:1]:
+                    raise fail(f"After iteration {it} ({run.name}) `{tn}` holds gradients: "
+                               "a backward() reached the target network.",
+                               why="The Bellman target y is a constant of the regression "
+                               "(steps 5-9 run without autograd); targets move only by "
+                               "Polyak averaging.", hint="Compute steps 5-9 with autograd "
+                               "switched off.")
                 ref = trial
     finally:
-        del agent.critic_target.forward
-        for b in batches:
-            _SEEDS.pop(id(b), None)
+        _quiet(session, "train_end", run=run.name)
     return run
 
 
@@ -816,9 +829,12 @@ def agent(agent_cls: Any, seed: int = 0) -> CheckPassed:
     ``(state_dim,)`` numpy state to a ``(action_dim,)`` numpy action; and ``train(replay_buffer,
     iterations, batch_size, discount, tau, policy_noise, noise_clip, policy_freq)`` run steps
     4-15 ``iterations`` times. ``seed`` varies the sizes and hyperparameters (graders use others).
+    ``agent_cls`` may also be a session of the probe's (``_agent_probe.Session``): the grader's,
+    whose probe holds the learner's class in the learner's process.
     """
+    session = agent_cls if isinstance(agent_cls, Session) else LocalSession(agent_cls)
     try:
-        return _agent(agent_cls, seed)
+        return _agent(session, seed)
     except CheckFailed:
         raise
     except Exception as e:  # noqa: BLE001 - the check's own code met something unexpected
@@ -828,40 +844,41 @@ def agent(agent_cls: Any, seed: int = 0) -> CheckPassed:
                    "methods.") from None
 
 
-def _agent(agent_cls: Any, seed: int) -> CheckPassed:
-    if agent_cls is None:
+def _agent(session: Session, seed: int) -> CheckPassed:
+    _ask(session, "reset")
+    facts = _ask(session, "describe")
+    if facts["none"]:
         raise fail("The agent is None. Did you run the exercise cell above?")
-    if not callable(agent_cls) or hasattr(agent_cls, "select_action") and not inspect.isclass(agent_cls):
-        raise fail(f"checks.agent needs your agent's class; got {type(agent_cls).__name__}.",
+    if not facts["callable"] or facts["has_select_action"] and not facts["is_class"]:
+        raise fail(f"checks.agent needs your agent's class; got {facts['type']}.",
                    hint="Pass the class itself, without calling it: checks.agent(MyTD3).")
     st = setup(seed)
-    with seeded(seed):
-        ag = _build(agent_cls, st)
-        train = getattr(ag, "train", None)
-        if train is None or not callable(train):
+    name = facts["name"]
+    with seeded(derive(seed, "judge")):  # the reference's draws leave the caller's RNG alone
+        built = _build(session, st, name, "main")
+        if not built["train"]:
             raise fail("Your agent has no train method.", bug="train_outside_class",
                        hint=_hint_for("train_outside_class"))
-        try:
-            got = [p for p in inspect.signature(train).parameters]
-        except (TypeError, ValueError):
-            got = TRAIN_PARAMS
+        got = built["train_params"] if built["train_params"] is not None else TRAIN_PARAMS
         if got != TRAIN_PARAMS:
             raise fail(f"train takes ({', '.join(got)}); the lecture's signature is "
                        f"({', '.join(TRAIN_PARAMS)}).", hint="Keep the names and their order: the "
                        "trainer and this check call train with them.")
-        check_parts(ag, agent_cls, st)
-        check_select_action(ag, st)
-        check_noise(agent_cls, st)
-        run_train(agent_cls, st, Run("noise off", replace(st.hp, policy_noise=0.0,
-                                                            noise_clip=0.0)), salt=1)
-        on = run_train(agent_cls, st, Run("noise on", st.hp), salt=2)
+        check_parts(session, st, "main")
+        check_select_action(session, st, "main")
+        check_noise(session, st, name)
+        run_train(session, st, Run("noise off", replace(st.hp, policy_noise=0.0,
+                                                          noise_clip=0.0)), 1, facts)
+        on = run_train(session, st, Run("noise on", st.hp), 2, facts)
+    _ask(session, "reset")
     n = sum(st.calls)
     d = st.hp.policy_freq
     noise = ("noise on equal under the same seed" if on.noise_exact else
              "noise on checked statistically (your draws come from another random stream than "
              "torch.randn_like) and the rest of each update compared with your draws")
-    return CheckPassed(LABEL, f"{_name(agent_cls)} matches the reference TD3 parameter for "
-                       f"parameter (1e-5): {n} iterations in train calls of {list(st.calls)}, "
+    return CheckPassed(LABEL, f"{name} matches the reference TD3 after every iteration (1e-5; "
+                       f"every parameter tensor, up to {SAMPLE} entries of each): {n} iterations "
+                       f"in train calls of {list(st.calls)}, "
                        f"policy_freq={d} (delayed iterations {[i for i in range(1, n + 1) if i % d == 0]}), "
                        f"noise off exactly, {noise}; max_action={st.max_action:g}, "
                        f"discount={st.hp.discount:g}, tau={st.hp.tau:g}. select_action: shape "
