@@ -5,6 +5,10 @@ still in it and names each one's class (what goes wrong, never the fix), and onc
 runs the whole-agent check (``checks.agent``), so the count reaches zero only when the listing IS
 TD3. A bug counts as present when its fingerprint is still in the source (most of them stop the
 code before anything can be measured) or when running the code shows it.
+
+Probe, then judge (as ``checks.agent``): the learner's process only records (``sources``: the
+listing's source text; ``buffer_outcome``: what its ReplayBuffer did; the agent's records), and
+``static_bugs_of``, ``buffer_bugs_of`` and the whole-agent check's judge decide.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from ._core import CheckFailed, CheckPassed
+from ._agent_probe import LocalSession, Session
 from .agent import agent as agent_check
 
 LABEL = "Bug hunt"
@@ -112,14 +117,31 @@ def _polyak_outside_delay(src: str) -> bool:
     return any(not d for d in found)
 
 
+def sources(T3D: Any, ReplayBuffer: Any) -> dict:
+    """What the bug hunt reads of the listing (the probe's record): the source of T3D's
+    ``__init__``, ``select_action`` and ``train``, of the ``Critic`` it builds and of
+    ``ReplayBuffer.sample``, and whether T3D has a ``train`` of its own."""
+    init = getattr(T3D, "__init__", None)
+    return {"init": _source(init), "select": _source(getattr(T3D, "select_action", None)),
+            "train": _source(_train_of(T3D)),
+            "critic": _source(getattr(init, "__globals__", {}).get("Critic")),
+            "sample": _source(getattr(ReplayBuffer, "sample", None)),
+            "has_train": getattr(T3D, "train", None) is not None}
+
+
 def static_bugs(T3D: Any, ReplayBuffer: Any) -> set[str]:
     """The bugs whose fingerprint is still in the source."""
-    init = _code(_source(getattr(T3D, "__init__", None)))
-    select = _code(_source(getattr(T3D, "select_action", None)))
-    train_fn = _train_of(T3D)
-    train = _code(_source(train_fn))
-    critic = _code(_source(getattr(getattr(T3D, "__init__", None), "__globals__", {}).get("Critic")))
-    sample = _code(_source(getattr(ReplayBuffer, "sample", None)))
+    return static_bugs_of(sources(T3D, ReplayBuffer))
+
+
+def static_bugs_of(listing: dict) -> set[str]:
+    """``static_bugs`` on the sources the probe read (``sources``)."""
+    init = _code(str(listing.get("init") or ""))
+    select = _code(str(listing.get("select") or ""))
+    train_src = str(listing.get("train") or "")
+    train = _code(train_src)
+    critic = _code(str(listing.get("critic") or ""))
+    sample = _code(str(listing.get("sample") or ""))
     found = set()
     rules = {
         "buffer_copy_false": (sample, r"copy\s*=\s*False"),
@@ -144,12 +166,12 @@ def static_bugs(T3D: Any, ReplayBuffer: Any) -> set[str]:
         found.add("max_action_unset")
     if select and not re.search(r"no_grad|inference_mode", select):
         found.add("select_action_graph")
-    if getattr(T3D, "train", None) is None:
+    if not listing.get("has_train"):
         found.add("train_outside_class")
     m = re.search(r"for\s+(\w+)\s+in\s+range\(\s*iterations\s*\)", train)
     if m and re.search(rf"if\s+{m.group(1)}\s*%\s*policy_freq", train):
         found.add("local_counter")
-    if train and _polyak_outside_delay(_source(train_fn)):
+    if train and _polyak_outside_delay(train_src):
         found.add("polyak_every_iteration")
     return found
 
@@ -169,11 +191,12 @@ def _unpack_mismatch(src: str) -> bool:
 
 
 # --------------------------------------------------------------------------- running it
-def buffer_bugs(ReplayBuffer: Any) -> tuple[set[str], str | None]:
-    """Run the listing's replay memory: add transitions as the lecture's loop does (numpy
-    states, a numpy action, a Python float reward and done), then sample."""
+def buffer_outcome(ReplayBuffer: Any) -> dict:
+    """Run the listing's replay memory (the probe's record): add transitions as the lecture's
+    loop does (numpy states, a numpy action, a Python float reward and done), then sample; what
+    it raised, or the shapes of what ``sample(8)`` returned."""
     if ReplayBuffer is None:
-        return set(), None
+        return {"none": True}
     rng = np.random.default_rng(0)
     try:
         memory = ReplayBuffer()
@@ -181,34 +204,60 @@ def buffer_bugs(ReplayBuffer: Any) -> tuple[set[str], str | None]:
             memory.add((rng.normal(size=3).astype(np.float32), rng.normal(size=3).astype(np.float32),
                         rng.uniform(-1, 1, size=2).astype(np.float32), float(rng.normal()), 0.0))
         out = memory.sample(8)
-    except ValueError as e:
-        text = str(e)
-        if "not enough values to unpack" in text or "too many values to unpack" in text:
-            return {"buffer_four_lists"}, None
-        if "copy" in text:
-            return {"buffer_copy_false"}, None
-        return set(), f"ReplayBuffer raised ValueError: {text.splitlines()[0]}"
     except Exception as e:  # noqa: BLE001 - reported, not raised
-        return set(), f"ReplayBuffer raised {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
-    shapes = [np.shape(x) for x in out] if isinstance(out, (tuple, list)) and len(out) == 5 else None
+        return {"raised": type(e).__name__[:80], "value_error": isinstance(e, ValueError),
+                "message": str(e).splitlines()[0][:300] if str(e) else ""}
+    shapes = [list(np.shape(x)) for x in out] if isinstance(out, (tuple, list)) and len(out) == 5 \
+        else None
+    return {"shapes": shapes}
+
+
+def buffer_bugs(ReplayBuffer: Any) -> tuple[set[str], str | None]:
+    """The bugs running the listing's replay memory shows, and any other problem it has."""
+    return buffer_bugs_of(buffer_outcome(ReplayBuffer))
+
+
+def buffer_bugs_of(rec: dict) -> tuple[set[str], str | None]:
+    """``buffer_bugs`` on what the probe recorded (``buffer_outcome``)."""
+    if rec.get("none"):
+        return set(), None
+    if rec.get("raised"):
+        text = str(rec.get("message", ""))
+        if rec.get("value_error"):
+            if "not enough values to unpack" in text or "too many values to unpack" in text:
+                return {"buffer_four_lists"}, None
+            if "copy" in text:
+                return {"buffer_copy_false"}, None
+            return set(), f"ReplayBuffer raised ValueError: {text}"
+        return set(), f"ReplayBuffer raised {rec['raised']}: {text}"
+    shapes = rec.get("shapes")
+    shapes = None if shapes is None else [tuple(x) for x in shapes]
     if shapes != [(8, 3), (8, 3), (8, 2), (8, 1), (8, 1)]:
         return set(), (f"ReplayBuffer.sample(8) returned shapes {shapes}; the listing's train "
                        "expects (states, next states, actions, rewards (8, 1), dones (8, 1)).")
     return set(), None
 
 
+def _asked(session: Session, op: str) -> dict:
+    rec = session.ask(op)
+    if "oops" in rec or "raised" in rec:  # the probe's own reading failed: nothing to count
+        return {}
+    return rec
+
+
 def bug_hunt(T3D: Any, ReplayBuffer: Any = None, seed: int = 0) -> CheckPassed:
     """Count the known bugs left in the lecture's listing (``T3D``, its ``train``, the ``Critic``
     it builds, and ``ReplayBuffer`` when given); pass when none is left and the agent matches the
     reference TD3 (``checks.agent``)."""
-    if T3D is None:
+    session = T3D if isinstance(T3D, Session) else LocalSession(T3D, ReplayBuffer)
+    if _asked(session, "describe")["none"]:
         raise CheckFailed(LABEL, "T3D is None. Did you run the listing's cells above?")
-    present = static_bugs(T3D, ReplayBuffer)
-    more, buffer_problem = buffer_bugs(ReplayBuffer)
+    present = static_bugs_of(_asked(session, "sources"))
+    more, buffer_problem = buffer_bugs_of(_asked(session, "buffer"))
     present |= more
     failure = None
     try:
-        passed = agent_check(T3D, seed=seed)
+        passed = agent_check(session, seed=seed)
     except CheckFailed as e:
         failure, passed = e, None
         bug = getattr(e, "bug_id", None)
