@@ -56,8 +56,8 @@ ARGS = {
 }
 
 
-def test_the_judged_checks_are_steps_1_to_15_and_exploration():
-    assert REMOTE == {f"step{n:02d}" for n in ARGS} | {"exploration"}
+def test_the_judged_checks_are_every_check():
+    assert REMOTE == {f"step{n:02d}" for n in ARGS} | {"exploration", "agent", "bug_hunt"}
 
 
 def _raised(e: BaseException) -> dict:
@@ -179,6 +179,96 @@ def test_the_judge_says_what_the_exploration_check_says(fn):
     (stand_in,), link = _judged({"f": fn}, ["f"])
     assert outcome(stand_in) == outcome(fn)
     assert link.calls > 0
+
+
+# --------------------------------------------------------------------------- the whole agent
+class AgentLoopback:
+    """The judge's link for ``agent`` and ``bug_hunt``, with the probe (``AgentProbe``) in this
+    process: every operation and every record goes through JSON, as in the grader; ``sizes``
+    counts the characters each way."""
+
+    def __init__(self, *objs) -> None:
+        from td3_teach.checks._agent_probe import AgentProbe
+        self.probe = AgentProbe(*objs)
+        self.replies, self.ops, self.sent, self.back = [], 0, 0, 0
+
+    def send(self, msg: dict) -> None:
+        from td3_teach.grading.wire import pack, torch_state, unpack
+        text = json.dumps(msg)
+        self.sent += len(text)
+        msg = json.loads(text)
+        assert msg["type"] == "agent"
+        self.ops += 1
+        rec = self.probe.handle(msg["op"], unpack(msg["data"]))
+        text = json.dumps({"type": "agent", "value": pack(rec), "hits": [], "torch": torch_state()})
+        self.back += len(text)
+        self.replies.append(json.loads(text))
+
+    def recv(self, timeout=None):
+        return self.replies.pop(0)
+
+
+def _agent_outcome(check, args, seed: int = 0) -> str:
+    _core.reset_hint_tiers()
+    try:
+        return check(*args, seed=seed).text()
+    except checks.CheckFailed as e:
+        return e.text()
+
+
+def _judged_session(*objs):
+    from td3_teach.grading.judge import remote_session
+    link = AgentLoopback(*objs)
+    return remote_session(Judge(link, timeout_cell=60)), link
+
+
+def _agent_cases():
+    tests = importlib.import_module("test_agent_check")
+    yield pytest.param(None, 0, id="solution")
+    yield pytest.param(None, 3, id="solution-seed3")
+    for table in (tests.LECTURE_BUGS, tests.ASSEMBLY):
+        for name, (replace, _) in table.items():
+            yield pytest.param(replace, 0, id=name)
+
+
+@pytest.mark.parametrize("replace, seed", list(_agent_cases()))
+def test_the_judge_says_what_the_agent_check_says_in_process(replace, seed):
+    """notebook 16: the solution and every mistake of tests/test_agent_check.py, in process and
+    judged (the probe's records through JSON), give the same text."""
+    nb = "16_your_td3.ipynb"
+    direct = _agent_outcome(checks.agent, [exercise_namespace(nb, replace)["MyTD3"]], seed)
+    session, link = _judged_session(exercise_namespace(nb, replace)["MyTD3"])
+    assert _agent_outcome(checks.agent, [session], seed) == direct
+    assert link.ops > 0
+
+
+def _bug_hunt_cases():
+    tests = importlib.import_module("test_bug_hunt")
+    yield pytest.param(None, id="fixed listing")
+    yield pytest.param({"target_Q = torch.min(target_Q1, target_Q2)": "target_Q = target_Q1"},
+                       id="a mistake beyond the known bugs")
+    for bug, replace in tests.PUT_BACK.items():
+        yield pytest.param(replace, id=bug)
+
+
+@pytest.mark.parametrize("replace", list(_bug_hunt_cases()))
+def test_the_judge_says_what_the_bug_hunt_says_in_process(replace):
+    nb = "17_bug_hunt.ipynb"
+    ns = exercise_namespace(nb, replace)
+    direct = _agent_outcome(checks.bug_hunt, [ns["T3D"], ns["ReplayBuffer"]])
+    ns = exercise_namespace(nb, replace)
+    session, _ = _judged_session(ns["T3D"], ns["ReplayBuffer"])
+    assert _agent_outcome(checks.bug_hunt, [session]) == direct
+
+
+def test_what_crosses_for_one_agent_seed_is_small():
+    """What the judge sends and the probe answers for one seed of the solution: inputs, facts
+    and sampled parameters, not the parameters of every update (README, Limits)."""
+    session, link = _judged_session(exercise_namespace("16_your_td3.ipynb", None)["MyTD3"])
+    assert checks.agent(session, seed=0)
+    print(f"agent, one seed: {link.ops} operations, {link.sent / 1e6:.2f} MB to the probe, "
+          f"{link.back / 1e6:.2f} MB back")
+    assert link.sent + link.back < 8e6
 
 
 # --------------------------------------------------------------------------- data, not objects

@@ -89,7 +89,8 @@ from .messages import JudgeJob, Protocol, Record, Step, to_wire
 from .wire import (KEPT_DUNDERS, MAX_WIDTH, Packer, Proxy, Unpackable, Unpacker, WARNINGS, pack,
                    rng_state, set_rng_state, set_torch_state, torch_state, unpack)
 
-REMOTE = frozenset({f"step{n:02d}" for n in range(1, 16)} | {"exploration"})
+REMOTE = frozenset({f"step{n:02d}" for n in range(1, 16)} | {"exploration", "agent", "bug_hunt"})
+AGENT_CHECKS = frozenset({"agent", "bug_hunt"})  # judged through the agent probe's operations
 MAX_MESSAGE = 64 << 20
 
 
@@ -447,6 +448,43 @@ class Judge:
         raise exc
 
 
+def remote_session(judge: "Judge") -> Any:
+    """A ``RemoteSession`` (a ``checks._agent_probe.Session``, which the whole-agent checks take
+    in place of the learner's class) for ``judge``'s link."""
+    from ..checks._agent_probe import Session
+
+    class RemoteSession(Session):
+        """The judge's session for the whole-agent checks (``checks._agent_probe``): each operation
+        of the check's judge crosses to the probe as data (``pack``), where ``AgentProbe`` runs the
+        learner's class on it, and its record comes back as data (``unpack``), with the reference use
+        the probe's watch saw and torch's global settings as the learner's code left them."""
+
+        def __init__(self, judge: "Judge") -> None:
+            self.judge = judge
+
+        def ask(self, op: str, **data: Any) -> dict:
+            link = self.judge.link
+            link.send({"type": "agent", "op": str(op), "data": pack(data), "torch": torch_state()})
+            try:
+                reply = link.recv(self.judge.timeout_cell + 30)
+            except TimeoutError:
+                raise _RemoteTimeout() from None
+            if reply is None:
+                raise ProbeGone()
+            self.judge.hits += [str(h) for h in reply.get("hits", [])][:5]
+            set_torch_state(reply.get("torch"))
+            if reply.get("type") == "timeout":
+                raise _RemoteTimeout()
+            if reply.get("type") != "agent":
+                raise ProbeGone()
+            value = unpack(reply.get("value"))
+            if not isinstance(value, dict):
+                raise Unpackable("an agent record that is not a record")
+            return value
+
+    return RemoteSession(judge)
+
+
 def judge_one(judge: Judge, check: Callable, name: str, args: list, kwargs: dict,
               seeds: list[int], hidden: list[Callable], label: Callable[[str], str]) -> Step:
     """Every run of one check (seed 0, the hidden seeds, the hidden checks): the first failure,
@@ -523,12 +561,16 @@ def serve(job: JudgeJob) -> int:
             continue
         judge.reset()
         try:
+            if name in AGENT_CHECKS:  # the learner's classes stay in the probe, with its AgentProbe
+                msg = {**msg, "args": [], "handles": {}}
             for h, info in dict(msg.get("handles", {})).items():
                 judge.stand_in(int(h), dict(info))
             there = Unpacker(resolve=judge.resolve)
             args = [there.value(a) for a in msg.get("args", [])]
             kwargs = {str(k): there.value(v) for k, v in dict(msg.get("kwargs", {})).items()}
             kwargs.pop("seed", None)
+            if name in AGENT_CHECKS:
+                args, kwargs = [remote_session(judge)], {}
         except (Unpackable, KeyError, TypeError, ValueError) as e:
             write(Step(name, False, f"{check_label(name)}: the grader could not read the check's "
                        f"arguments from your notebook ({e}).", which="visible"))

@@ -354,8 +354,10 @@ class GradedRun:
             self.emit(Step(name, False, "Not graded: the grader's checks or torch were modified "
                            "before this check ran."))
             return
+        from .judge import AGENT_CHECKS
         objs = Handles()  # the learner's functions, classes and objects, by handle
         handles: dict[int, dict] = {}
+        agent_probe = None
 
         def wire(x: Any) -> Any:
             """A learner's function, class or object (anything that is not data) crosses as a
@@ -370,9 +372,14 @@ class GradedRun:
             handles[h] = describe(x)
             return {"__handle__": h}
         try:
-            msg = {"type": "judge", "check": name, "cell": cell,
-                   "args": [wire(a) for a in args],
-                   "kwargs": {k: wire(v) for k, v in kwargs.items() if k != "seed"}}
+            if name in AGENT_CHECKS:  # the learner's classes stay here; the judge asks AgentProbe
+                from ..checks._agent_probe import AgentProbe
+                agent_probe = AgentProbe(*args[:2])
+                msg = {"type": "judge", "check": name, "cell": cell, "args": [], "kwargs": {}}
+            else:
+                msg = {"type": "judge", "check": name, "cell": cell,
+                       "args": [wire(a) for a in args],
+                       "kwargs": {k: wire(v) for k, v in kwargs.items() if k != "seed"}}
         except Unpackable as e:
             self.emit(Step(name, False, f"{check_label(name)}: the check's arguments include {e}, "
                            "which the grader cannot hand to its judge. Pass what the check cell "
@@ -385,6 +392,9 @@ class GradedRun:
             req = self.link.recv(None)
             if req is None or req.get("type") == "judged":
                 return
+            if req.get("type") == "agent" and agent_probe is not None:
+                self.link.send(self.agent_answer(agent_probe, req, ref))
+                continue
             if req.get("type") != "call":
                 continue
             fn: Any = objs.target(req)  # None: answer() says it raised
@@ -393,6 +403,39 @@ class GradedRun:
                            self.snapshot.normalise, objs)
             reply["hits"] = watch.hits if watch is not None else []
             self.link.send(reply)
+
+    def agent_answer(self, agent_probe: Any, req: dict, ref: ReferenceCode | None) -> dict:
+        """One operation of the whole-agent checks' judge (``checks._agent_probe.AgentProbe``):
+        the learner's class run on the judge's inputs, watched for reference use; the record
+        goes back as data."""
+        from .wire import Unpackable, pack, set_torch_state, torch_state, unpack
+        try:
+            data = unpack(req.get("data"))
+            if not isinstance(data, dict):
+                raise Unpackable("an operation without its inputs")
+        except (Unpackable, KeyError, TypeError, ValueError) as e:
+            return {"type": "agent", "value": pack({"oops": "Unpackable", "message": str(e)[:300]})}
+        set_torch_state(req.get("torch"))
+        self.snapshot.normalise()
+        watch = self.watch(ref)
+        reply: dict[str, Any]
+        self.watching(watch, True)
+        try:
+            rec = self.timed(agent_probe.handle, str(req.get("op", "")), data)
+        except _CellTimeout:
+            rec = None
+        except BaseException as e:  # noqa: BLE001 - the probe's own failure, described
+            rec = {"oops": type(e).__name__, "message": str(e)[:300]}
+        finally:
+            self.watching(watch, False)
+        try:
+            reply = {"type": "timeout"} if rec is None else {"type": "agent", "value": pack(rec)}
+        except Unpackable as e:
+            reply = {"type": "agent", "value": pack({"oops": "Unpackable", "message": str(e)[:300]})}
+        reply["torch"] = torch_state()  # as the learner's code left it, for the judge's guard
+        self.snapshot.normalise()
+        reply["hits"] = watch.hits if watch is not None else []
+        return reply
 
     def invoke(self, watch: Watch | None, fn: Callable, a: list, kw: dict) -> dict:
         """One call of the learner's function for the judge, watched for reference use."""
