@@ -152,7 +152,8 @@ class ScriptedMemory:
     def __init__(self, batches: list[Batch], seeds: list[int], batch_size: int,
                  device: torch.device, on_sample: Callable[[], None]) -> None:
         self.batches, self.seeds, self.batch_size, self.device = batches, seeds, batch_size, device
-        self.on_sample, self.k, self.handed = on_sample, 0, []
+        self.on_sample, self.k = on_sample, 0
+        self.handed: list[Batch] = []
         self.size = self.max_size = 10_000
         self.ptr = 0
 
@@ -259,7 +260,7 @@ class AgentProbe:
             v = getattr(ag, name, None)
             nets[name] = {"has": hasattr(ag, name), "module": isinstance(v, nn.Module),
                           "type": type(v).__name__}
-        opts = {}
+        opts: dict[str, dict[str, Any]] = {}
         for name in OPTIMIZERS:
             v = getattr(ag, name, None)
             opts[name] = {"adam": isinstance(v, torch.optim.Adam),

@@ -39,7 +39,7 @@ from torch import nn
 
 from ._agent_probe import SAMPLE, LocalSession, Session, check_weights, differs, sample_index, take
 from ._agent_reference import NETS, Hyper, Variant, iteration
-from ._core import CheckFailed, CheckPassed, LearnerCodeError, NotImplementedYet
+from ._core import CheckFailed, CheckPassed, NotImplementedYet
 from ._lecture_bugs import BUGS, TYPO_BUGS
 from ._seeded import seeded
 from ..networks import Actor, Critic

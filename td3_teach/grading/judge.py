@@ -519,7 +519,10 @@ def judge_one(judge: Judge, check: Callable, name: str, args: list, kwargs: dict
             verdict = f"{title}: your code returned something the grader cannot read ({e})."
         except Exception as e:  # noqa: BLE001 - a check's own failure on odd results
             verdict = f"{title}: the check could not run your code: {type(e).__name__}: {e}"
-        if verdict is None and judge.hits:
+        if judge.hits and (verdict is None or name in AGENT_CHECKS):
+            # as the graded run's in-process attempt says it: for the whole agent, reference use
+            # is the verdict whatever the check found (a wrapper around TD3 may still fail the
+            # listing's source checks)
             verdict = (f"{title} ✗ uses the package's reference: td3_teach's own "
                        f"`{judge.hits[0]}` did the step's work while the check ran your code."
                        "\nHint: the exercise is to write it yourself; the package's version is "

@@ -363,16 +363,19 @@ def build_helpers() -> dict[str, object]:
 
 # Judged checks (grading.judge.REMOTE): the check runs outside the learner's process, so a cell
 # that walks the stack to the grader's frames, replaces every check it finds by a forged pass and
-# empties the hidden checks, changes nothing (tests/test_grading_judge.py).
+# empties the hidden checks, changes nothing (tests/test_grading_judge.py): steps 1-15, notebook
+# 16's agent and notebook 17's bug hunt.
 JUDGED = Path(__file__).resolve().parent / "judged"
 FORGE = (
     "\n\nimport sys as _sys\n"
+    "_forged = lambda k: str(k).startswith('step') or k in ('agent', 'bug_hunt')\n"
     "_f = _sys._getframe()\n"
     "while _f is not None:  # forge: every check the grader holds passes, no hidden checks\n"
     "    for _name, _v in list(_f.f_locals.items()):\n"
-    "        if isinstance(_v, dict) and any(str(k).startswith('step') for k in _v):\n"
-    "            for _k in [k for k in _v if str(k).startswith('step') and callable(_v[k])]:\n"
-    "                _v[_k] = lambda *a, _k=_k, **k: checks.CheckPassed(int(_k[4:]), 'all good')\n"
+    "        if isinstance(_v, dict) and any(_forged(k) for k in _v):\n"
+    "            for _k in [k for k in _v if _forged(k) and callable(_v[k])]:\n"
+    "                _v[_k] = lambda *a, _k=_k, **k: checks.CheckPassed(\n"
+    "                    int(_k[4:]) if _k.startswith('step') else _k, 'all good')\n"
     "        if _name == 'hidden' and isinstance(_v, dict):\n"
     "            _v.clear()\n"
     "    _f = _f.f_back\n")
@@ -383,7 +386,8 @@ JUDGED_POINTS = {"01_replay_buffer.ipynb": {"step01": 1},
                  "07_twin_target_q.ipynb": {"step07": 1}, "10_current_q.ipynb": {"step10": 1},
                  "11_critic_loss.ipynb": {"step11": 1}, "12_critic_update.ipynb": {"step12": 1},
                  "13_delayed_actor_update.ipynb": {"step13": 2},
-                 "14_15_polyak_averaging.ipynb": {"step14": 2, "step15": 2}}
+                 "14_15_polyak_averaging.ipynb": {"step14": 2, "step15": 2},
+                 "16_your_td3.ipynb": {"agent": 5}, "17_bug_hunt.ipynb": {"bug_hunt": 3}}
 # learner -> points per check: the honest control keeps them all, the forger gets none
 EXPECTED_JUDGED = {"control_judged": {c: n for p in JUDGED_POINTS.values() for c, n in p.items()},
                    "forged_judged": {c: 0 for p in JUDGED_POINTS.values() for c in p}}
@@ -406,6 +410,9 @@ FORGED = {  # notebook -> (the solution's text, the wrong code the forger put in
                                       "actor_loss = critic.Q1(s, actor(s)).mean()"),
     "14_15_polyak_averaging.ipynb": ("target_param.copy_(tau * param + (1 - tau) * target_param)",
                                      "target_param.copy_(param)"),
+    "16_your_td3.ipynb": ("actor_loss = -self.critic.Q1(s, self.actor(s)).mean()",
+                          "actor_loss = self.critic.Q1(s, self.actor(s)).mean()"),
+    "17_bug_hunt.ipynb": ("target_Q = torch.min(target_Q1, target_Q2)", "target_Q = target_Q1"),
 }
 
 
