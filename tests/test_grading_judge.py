@@ -34,7 +34,7 @@ from notebook_code import exercise_namespace
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "grading_fixtures"
 sys.path.insert(0, str(FIXTURES))
-from make_fixtures import EXPECTED_JUDGED, JUDGED  # noqa: E402
+from make_fixtures import EXPECTED_JUDGED, EXPECTED_JUDGED_STATUS, JUDGED  # noqa: E402
 
 # step -> the names its check cell passes, in order
 ARGS = {
@@ -363,9 +363,9 @@ FAST = ["--timeout-cell", "60", "--timeout-notebook", "300", "--memory-mb", "307
 
 
 def test_forging_a_judged_check_from_the_learners_process_earns_nothing(tmp_path):
-    """One grading run of notebooks 04-15: the forger's wrong code, with a cell that replaces
-    every check the grader's frames hold by a forged pass and empties the hidden checks, gets
-    nothing; the honest control gets every point."""
+    """One grading run of notebooks 01-17: the forger's wrong code, with a cell that replaces
+    every check the grader's frames hold (steps, agent, bug_hunt) by a forged pass and empties
+    the hidden checks, gets nothing; the honest control gets every point."""
     subs = tmp_path / "subs"
     shutil.copytree(JUDGED, subs)
     out = tmp_path / "out"
@@ -376,7 +376,7 @@ def test_forging_a_judged_check_from_the_learners_process_earns_nothing(tmp_path
     for learner, points in EXPECTED_JUDGED.items():
         text = (out / "feedback" / f"{learner}.md").read_text()
         assert {c: int(float(rows[learner][c])) for c in points} == points, text
-        assert rows[learner]["status"] == "ok", text
+        assert rows[learner]["status"] == EXPECTED_JUDGED_STATUS[learner], text
 
 
 def test_a_hostile_record_is_refused_not_built():

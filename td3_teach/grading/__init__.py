@@ -30,14 +30,16 @@ For each submission, each run in a fresh copy of the learner's files:
    and any cells the learner added (their own check calls skipped, ``%run [-i] file.py`` run),
    then, at each check cell, the instructor's check on seed 0 and the hidden seeds of the points
    file, then the hidden checks of ``td3_teach/grading/hidden.py``. For the checks of
-   ``judge.REMOTE`` (steps 1 to 15 and ``exploration``) this is *probe, then judge*: the
-   check runs in a judge process outside the sandbox, on stand-ins that ask the learner's
-   process to call the learner's code (networks, optimizers and the checks' agents cross as
-   data, rebuilt from the package's classes; the learner's own classes and what they build stay
-   there, as handles, a network as a mirror); the check, its expected values and the hidden
-   seeds never enter the learner's process. The other checks (``agent``, ``bug_hunt``: the
-   learner's whole agent, trained through objects of the check's) run beside the learner's code, guarded by
-   the snapshot: any change to it makes the notebook "tampered" and the checks after it score 0. Reference use is what
+   ``judge.REMOTE`` (every check: steps 1 to 15, ``agent``, ``bug_hunt`` and ``exploration``)
+   this is *probe, then judge*: the check runs in a judge process outside the sandbox, on
+   stand-ins that ask the learner's process to call the learner's code (networks, optimizers
+   and the checks' agents cross as data, rebuilt from the package's classes; the learner's own
+   classes and what they build stay there, as handles, a network as a mirror); for ``agent``
+   and ``bug_hunt`` the check's judge asks the learner's process for operations of
+   ``checks._agent_probe`` (build the agent, run its train through a recording memory, ...)
+   and gets records back. The check, its expected values and the hidden seeds never enter the
+   learner's process; the snapshot still guards the probe's code: any change to it makes the
+   notebook "tampered" and the checks after it score 0. Reference use is what
    runs (``reference``): the package's code for the step, or its helpers, doing the
    step's work on the learner's behalf, however it was wrapped, scores 0.
 
@@ -80,11 +82,9 @@ nbgrader's ``submitted/`` folder adds the hidden checks and the tamper and sandb
 
 Limits (README's "Limits" says the same).
 
-* Checks outside ``judge.REMOTE`` (``agent``, ``bug_hunt``: the learner's code calls into the
-  check's scripted memory and spy; see ``judge``) run in the learner's process, with
-  the hidden seeds: code there can walk ``sys._getframe()`` to the grader's frames, or set a
-  closure cell, and forge a result; the snapshot compares identities, not the inside of mutable
-  objects.
+* ``agent`` and ``bug_hunt`` compare the learner's parameters after every iteration on a
+  sample of each tensor's entries (``checks._agent_probe.SAMPLE``), in full only where a sample
+  differs: a difference confined to entries outside the sample goes unseen.
 * A judged check sees a result's autograd graph only as the gradient of its sum with respect
   to what crossed (what the checks differentiate), and the learner's code only as the names it
   uses.

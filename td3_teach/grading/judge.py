@@ -1,7 +1,7 @@
 """Probe, then judge: the graded run's checks, run outside the process that runs learner code.
 
-For the checks in ``REMOTE`` (steps 1 to 15 and notebook 18's ``exploration``) the graded run
-splits in two processes:
+For the checks in ``REMOTE`` (steps 1 to 15, notebook 16's ``agent``, notebook 17's
+``bug_hunt`` and notebook 18's ``exploration``) the graded run splits in two processes:
 
 * the **probe** (``probe.run_checks``, inside the sandbox) runs the notebook's cells.
   At a check cell it evaluates the check call's arguments (the learner's functions, values of
@@ -60,17 +60,20 @@ return the right numbers by any means, which is why reference use is watched the
 every judged check, on the solution and on every mistake of the mutation tests, both in-process
 and through a loopback judge, and asserts the same text.
 
-What stays in the probe, and why:
-
-* ``agent``, ``bug_hunt``: the learner's whole TD3 class, trained through a scripted memory
-  whose ``sample()`` the learner's code calls back, with a spy in place of its target critic's
-  ``forward``, its networks and optimizers read after every call. Its networks would cross as
-  mirrors and its agent as a handle; but the scripted memory's ``sample()`` judges (it raises
-  ``CheckFailed`` on a wrong batch size or one batch too many, and calls back into the check)
-  and the spy is a closure of the check put in place of the learner's ``forward``: check code
-  that the learner's code calls *into*. It can cross only once those checks are split into
-  what the probe records (the batch sizes asked for, the spy's inputs) and what the judge
-  decides. That is not built.
+The whole-agent checks (``agent``, ``bug_hunt``) are split by hand instead: their learner's
+class is trained through a scripted memory whose ``sample()`` the learner's code calls back,
+with a spy in place of its target critic's ``forward``, which as check code in the learner's
+process could be patched to pass. So the probe's half is ``checks._agent_probe.AgentProbe``:
+its operations (build the agent, report its parts, run its networks, ``select_action`` and
+``train`` calls; the memory only records the batch sizes asked for and stops ``train`` on a
+wrong one, the spy only records what it sees) answer with plain data, and the check's judge
+(``checks.agent``, ``checks.bug_hunt``, on ``remote_session``) decides. The judge sends
+inputs only (sizes, hyperparameters, batches, seeds hashed from the check's seed; the networks
+start from weights both sides draw from such a seed); what comes back is facts, the networks'
+outputs, the a~ of each iteration and the parameters after each iteration as a sample of
+every tensor (about 1.7 MB of JSON per seed for a correct agent), the full parameters only
+where a sample differs. Reference use the probe's watch saw is the verdict of those checks
+whatever they found, as in the graded run's in-process attempt.
 """
 
 from __future__ import annotations

@@ -391,6 +391,9 @@ JUDGED_POINTS = {"01_replay_buffer.ipynb": {"step01": 1},
 # learner -> points per check: the honest control keeps them all, the forger gets none
 EXPECTED_JUDGED = {"control_judged": {c: n for p in JUDGED_POINTS.values() for c, n in p.items()},
                    "forged_judged": {c: 0 for p in JUDGED_POINTS.values() for c in p}}
+# learner -> gradebook status: notebook 16's cell after the check saves the class only if the
+# check passes, so the forger's wrong agent makes that cell raise there
+EXPECTED_JUDGED_STATUS = {"control_judged": "ok", "forged_judged": "16: cell errors"}
 FORGED = {  # notebook -> (the solution's text, the wrong code the forger put in its place)
     "01_replay_buffer.ipynb": ("self.ptr = (self.ptr + 1) % self.max_size",
                                "self.ptr = self.ptr + 1"),
