@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -388,12 +389,36 @@ JUDGED_POINTS = {"01_replay_buffer.ipynb": {"step01": 1},
                  "13_delayed_actor_update.ipynb": {"step13": 2},
                  "14_15_polyak_averaging.ipynb": {"step14": 2, "step15": 2},
                  "16_your_td3.ipynb": {"agent": 5}, "17_bug_hunt.ipynb": {"bug_hunt": 3}}
-# learner -> points per check: the honest control keeps them all, the forger gets none
+# The whole-agent checks run the learner's class: code of it that runs while the check does
+# (its __init__) walks up to the graded run and makes its records of failed checks say passed.
+# That forged notebooks 16 and 17 to full marks while those checks ran in the learner's
+# process; judged outside, the graded run's own records of them do not count.
+FORGE_IN_CHECK = (
+    "\n\ndef _forge():  # forge: called while the check runs the class; every verdict a pass\n"
+    "    import sys as _sys\n"
+    "    _f = _sys._getframe()\n"
+    "    while _f is not None:\n"
+    "        _g = _f.f_locals.get('self')\n"
+    "        if hasattr(_g, 'emit') and hasattr(_g, 'token') and not getattr(_g, '_forged', False):\n"
+    "            def _passing(rec, _emit=_g.emit):\n"
+    "                if getattr(rec, 'passed', None) is False:\n"
+    "                    rec.passed, rec.message = True, 'all good'\n"
+    "                return _emit(rec)\n"
+    "            _g.emit, _g._forged = _passing, True\n"
+    "        _f = _f.f_back\n")
+FORGED_IN_CHECK = {"16_your_td3.ipynb": "16_your_td3_MyTD3", "17_bug_hunt.ipynb": "17_bug_hunt_device"}
+# learner -> points per check: the honest control keeps them all, the forgers get none
 EXPECTED_JUDGED = {"control_judged": {c: n for p in JUDGED_POINTS.values() for c, n in p.items()},
-                   "forged_judged": {c: 0 for p in JUDGED_POINTS.values() for c in p}}
+                   "forged_judged": {c: 0 for p in JUDGED_POINTS.values() for c in p},
+                   "forged_in_check": {"agent": 0, "bug_hunt": 0}}
 # learner -> gradebook status: notebook 16's cell after the check saves the class only if the
 # check passes, so the forger's wrong agent makes that cell raise there
-EXPECTED_JUDGED_STATUS = {"control_judged": "ok", "forged_judged": "16: cell errors"}
+# (the in-check forger submitted notebooks 16 and 17 only: the others are missing)
+EXPECTED_JUDGED_STATUS = {
+    "control_judged": "ok", "forged_judged": "16: cell errors",
+    "forged_in_check": "01: missing; 02: missing; 03: missing; 04: missing; 05: missing; "
+                       "07: missing; 10: missing; 11: missing; 12: missing; 13: missing; "
+                       "14_15: missing; 16: cell errors"}
 FORGED = {  # notebook -> (the solution's text, the wrong code the forger put in its place)
     "01_replay_buffer.ipynb": ("self.ptr = (self.ptr + 1) % self.max_size",
                                "self.ptr = self.ptr + 1"),
@@ -423,6 +448,8 @@ def build_judged() -> dict[str, object]:
     subs: dict[str, object] = {}
     for notebook in JUDGED_POINTS:
         for learner in EXPECTED_JUDGED:
+            if learner == "forged_in_check" and notebook not in FORGED_IN_CHECK:
+                continue
             nb = course_notebook("solutions", notebook)
             if learner.startswith("forged"):
                 old, new = FORGED[notebook]
@@ -430,7 +457,16 @@ def build_judged() -> dict[str, object]:
                 assert cells, f"{notebook}: the solution changed; update FORGED"
                 for c in cells:
                     c.source = c.source.replace(old, new)
-                cells[0].source += FORGE
+                if learner == "forged_judged":
+                    cells[0].source += FORGE
+                else:  # the forging call as the first line of the class's __init__
+                    cell = next(c for c in nb.cells if (c.metadata.get("nbgrader") or {})
+                                .get("grade_id") == FORGED_IN_CHECK[notebook])
+                    cell.source = re.sub(
+                        r"^( +)(def __init__\(self, state[^\n]*\):\n)",
+                        lambda m: m.group(1) + m.group(2) + m.group(1) * 2 + "_forge()\n",
+                        cell.source, count=1, flags=re.M) + FORGE_IN_CHECK
+                    assert "_forge()" in cell.source, f"{notebook}: update FORGED_IN_CHECK"
             subs[f"{learner}/{notebook}"] = nb
     return subs
 
