@@ -365,7 +365,9 @@ FAST = ["--timeout-cell", "60", "--timeout-notebook", "300", "--memory-mb", "307
 def test_forging_a_judged_check_from_the_learners_process_earns_nothing(tmp_path):
     """One grading run of notebooks 01-17: the forger's wrong code, with a cell that replaces
     every check the grader's frames hold (steps, agent, bug_hunt) by a forged pass and empties
-    the hidden checks, gets nothing; the honest control gets every point."""
+    the hidden checks, gets nothing; so does the learner whose class, while notebook 16's or
+    17's check runs it, turns the graded run's failed-check records into passes; the honest
+    control gets every point."""
     subs = tmp_path / "subs"
     shutil.copytree(JUDGED, subs)
     out = tmp_path / "out"
