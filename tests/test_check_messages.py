@@ -25,6 +25,7 @@ HELPERS = {"_core.py": tuple(range(1, 16)), "_networks.py": (2, 3), "_polyak.py"
            "_seeded.py": (), "api.py": (), "_stand_in_agent.py": (),
            # the whole-agent and bug-hunt checks: the answers are notebook 16's class and 17's fixes
            "agent.py": ("16_your_td3.ipynb",), "_agent_reference.py": ("16_your_td3.ipynb",),
+           "_agent_probe.py": ("16_your_td3.ipynb",),
            "_lecture_bugs.py": ("16_your_td3.ipynb", "17_bug_hunt.ipynb"),
            "bug_hunt.py": ("16_your_td3.ipynb", "17_bug_hunt.ipynb")}
 
