@@ -1,21 +1,26 @@
-"""The package's TD3 multiplies its matrices with oneDNN on AMD CPUs with AVX-512.
+"""The package's TD3 multiplies its matrices with oneDNN on AMD CPUs with full-width AVX-512 (Zen 5).
 
 Nothing to learn here about TD3: the networks (``networks.py``) and the update (``update.py``)
 are exactly what the notebooks teach. This module only changes *which library* computes their
 ``nn.Linear`` layers, forward and backward, for the package's own agent (``td3_teach.TD3``).
 
 Why: torch computes a float32 ``nn.Linear`` with MKL. MKL takes its AVX-512 code only on Intel
-processors; on an AMD processor that has AVX-512 (Zen 4, Zen 5) it runs its AVX2 code, at half
-the speed. oneDNN, which torch also ships (``torch.ops.mkldnn``), uses AVX-512 there. Measured
-on this project's 2-core AMD EPYC (Zen 5), one thread, ``(256, 400) @ (400, 300)``: MKL 650 us
+processors; on an AMD processor that has AVX-512 (Zen 4, Zen 5) it runs its AVX2 code, on
+Zen 5 at half the speed. oneDNN, which torch also ships (``torch.ops.mkldnn``), uses AVX-512
+there. Measured on this project's 2-core AMD EPYC (Zen 5), one thread, ``(256, 400) @ (400, 300)``: MKL 650 us
 (95 GFLOP/s), oneDNN 300 us (205 GFLOP/s); the whole TD3 update at batch 256 ran 1.6x faster
 (``benchmarks/results/speed.md``). The product is the same up to float rounding (about 1e-6 of
 its size: ``tests/test_onednn.py`` compares forward, backward and whole updates).
+Zen 4 (CPU family 25) also has AVX-512, but runs each 512-bit operation as two 256-bit halves:
+there oneDNN's product gains only about 10 % over MKL's AVX2 one (106 against 95 GFLOP/s on
+this project's 2-core EPYC, family 25 model 17), less than the Python cost of routing each layer
+through ``OneDNNLinear``: the whole update ran at 0.81-0.96x of MKL's (speed.md).
 
 When: ``attach`` switches a network's layers only where it pays, as measured here:
 
-* an x86-64 AMD CPU whose torch build runs AVX-512 code, and a torch with oneDNN that passes
-  a small self-test. On Intel CPUs MKL already uses AVX-512: on this project's Intel Xeon
+* an x86-64 AMD CPU of family 26 or later (Zen 5: 512-bit data paths) whose torch build runs
+  AVX-512 code, and a torch with oneDNN that passes a small self-test. Zen 4 (family 25)
+  stays with MKL (above). On Intel CPUs MKL already uses AVX-512: on this project's Intel Xeon
   the update with oneDNN ran at 0.73-0.82x of MKL's (speed.md). Other CPUs were not measured;
 * at each call, float32 on the CPU, and at least ``ROWS_PER_THREAD`` rows per torch thread:
   oneDNN's start-up cost makes it slower for small batches (one state, for ``select_action``:
@@ -30,6 +35,7 @@ from __future__ import annotations
 
 import os
 import platform
+import re
 import types
 from functools import lru_cache
 from typing import Any
@@ -41,7 +47,8 @@ from torch import nn
 ENV = "TD3_TEACH_MATMUL"
 MODES = ("auto", "onednn", "torch")
 ROWS_PER_THREAD = 64  # measured: 1 thread gains from batch 100 up, 2 threads at 256, not at 100
-CPUINFO = "/proc/cpuinfo"  # where Linux names the vendor
+CPUINFO = "/proc/cpuinfo"  # where Linux names the vendor and the CPU family
+FULL_WIDTH_FAMILY = 26  # AMD's Zen 5 (0x1A): the first with 512-bit data paths; Zen 4 is 25 (0x19)
 
 
 def _linear(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None) -> torch.Tensor:
@@ -86,18 +93,26 @@ def mode() -> str:
     return chosen
 
 
-def _amd_with_avx512() -> bool:
+def _cpu_description() -> str:
+    """What the OS says of the CPU: ``platform.processor()`` (Windows: "AMD64 Family 26 Model 2
+    Stepping 1, AuthenticAMD"; Linux: often just "x86_64") and the start of /proc/cpuinfo."""
+    text = platform.processor()
+    try:
+        with open(CPUINFO, encoding="ascii", errors="replace") as f:
+            text += "\n" + f.read(4096)
+    except OSError:
+        pass
+    return text
+
+
+def _amd_with_full_width_avx512() -> bool:
     if platform.machine().lower() not in ("x86_64", "amd64"):
         return False
     if torch.backends.cpu.get_cpu_capability() != "AVX512":
         return False
-    vendor = platform.processor()  # Windows: "... AuthenticAMD"; Linux: often just "x86_64"
-    try:
-        with open(CPUINFO, encoding="ascii", errors="replace") as f:
-            vendor += f.read(4096)
-    except OSError:
-        pass
-    return "AuthenticAMD" in vendor
+    text = _cpu_description()
+    family = re.search(r"family\s*:?\s*(\d+)", text, re.IGNORECASE)  # "cpu family : 26", "Family 26"
+    return "AuthenticAMD" in text and family is not None and int(family.group(1)) >= FULL_WIDTH_FAMILY
 
 
 @lru_cache(maxsize=1)
@@ -118,7 +133,7 @@ def enabled() -> bool:
     chosen = mode()
     if chosen == "torch":
         return False
-    return works() and (chosen == "onednn" or _amd_with_avx512())
+    return works() and (chosen == "onednn" or _amd_with_full_width_avx512())
 
 
 def attach(*nets: nn.Module) -> int:

@@ -1,4 +1,4 @@
-"""td3_teach.onednn: the package's TD3 multiplies with oneDNN on AMD CPUs with AVX-512.
+"""td3_teach.onednn: the package's TD3 multiplies with oneDNN on AMD CPUs with full-width AVX-512.
 
 The same products as torch's ``F.linear`` up to float rounding, forward and backward; the same
 update; nothing else about the networks changes; and the switch is where the docstring says.
@@ -58,17 +58,29 @@ def test_the_mode_comes_from_the_environment(monkeypatch):
         onednn.mode()
 
 
-def test_auto_switches_only_on_amd_with_avx512(monkeypatch):
+ZEN4_CPUINFO = "processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel\t\t: 17\n"
+ZEN5_CPUINFO = "processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 26\nmodel\t\t: 2\n"
+XEON_CPUINFO = "processor\t: 0\nvendor_id\t: GenuineIntel\ncpu family\t: 6\nmodel\t\t: 207\n"
+
+
+def test_auto_switches_only_on_amd_with_full_width_avx512(monkeypatch, tmp_path):
     monkeypatch.setenv(onednn.ENV, "auto")
     monkeypatch.setattr(onednn, "works", lambda: True)
     monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: "AVX512")
     monkeypatch.setattr(onednn.platform, "machine", lambda: "x86_64")
+    # Windows names the CPU in platform.processor(); Linux in /proc/cpuinfo.
+    monkeypatch.setattr(onednn, "CPUINFO", "/nonexistent/cpuinfo")
     for vendor, want in (("AMD64 Family 26 Model 2 Stepping 1, AuthenticAMD", True),
+                         ("AMD64 Family 25 Model 17 Stepping 1, AuthenticAMD", False),  # Zen 4
                          ("Intel64 Family 6 Model 143 Stepping 8, GenuineIntel", False)):
         monkeypatch.setattr(onednn.platform, "processor", lambda v=vendor: v)
-        monkeypatch.setattr(onednn, "CPUINFO", "/nonexistent/cpuinfo")
         assert onednn.enabled() is want, vendor
-    monkeypatch.setattr(onednn.platform, "processor", lambda: "AuthenticAMD")
+    monkeypatch.setattr(onednn.platform, "processor", lambda: "x86_64")
+    for text, want in ((ZEN5_CPUINFO, True), (ZEN4_CPUINFO, False), (XEON_CPUINFO, False), ("", False)):
+        (tmp_path / "cpuinfo").write_text(text)
+        monkeypatch.setattr(onednn, "CPUINFO", str(tmp_path / "cpuinfo"))
+        assert onednn.enabled() is want, text
+    (tmp_path / "cpuinfo").write_text(ZEN5_CPUINFO)
     monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: "AVX2")
     assert not onednn.enabled()  # MKL's AVX2 code is what oneDNN would run there too
     monkeypatch.setenv(onednn.ENV, "onednn")
