@@ -126,7 +126,10 @@ def main(argv: list[str] | None = None) -> int:
             for situation in SITUATIONS:
                 table[setting].setdefault(situation, []).append(
                     measure(setting, situation, args.batch, args.seconds))
-    result = {"batch_size": args.batch, "cpu_count": os.cpu_count(),
+    sys.path.insert(0, str(ROOT))
+    from td3_teach.onednn import cpu_name  # imports torch here, in the parent, which trains nothing
+
+    result = {"batch_size": args.batch, "cpu_count": os.cpu_count(), "cpu": cpu_name(),
               "seconds": args.seconds, "repeats": args.repeats,
               "td3_teach_sets": package_choice(),
               "updates_per_s": {s: {k: statistics.median(v) for k, v in row.items()}
@@ -141,7 +144,8 @@ def main(argv: list[str] | None = None) -> int:
 def report(result: dict) -> list[str]:
     """The table, what the package's default sets, and one verdict line per situation."""
     lines = [f"TD3 updates/s (td3_teach, batch {result['batch_size']}, median of "
-             f"{result['repeats']} x {result['seconds']:g} s), {result['cpu_count']} CPUs",
+             f"{result['repeats']} x {result['seconds']:g} s), {result['cpu_count']} CPUs"
+             + (f" ({result['cpu']})" if "cpu" in result else ""),
              f"{'setting':<36}" + "".join(f"{s:>12}" for s in SITUATIONS)]
     for setting, row in result["updates_per_s"].items():
         lines.append(f"{setting:<36}" + "".join(f"{row[s]:>12.1f}" for s in SITUATIONS))

@@ -403,7 +403,7 @@ def run(quick: bool) -> dict:
     naive_bytes = naive_buffer_bytes(mem_sample) * (TRANSITIONS_1M / mem_sample)
     return {
         "setup": {"torch": torch.__version__, "python": platform.python_version(),
-                  "cpu_count": os.cpu_count(),
+                  "cpu_count": os.cpu_count(), "cpu": onednn.cpu_name(),
                   "openmp": {k: os.environ[k] for k in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT",
                                                         "OMP_NUM_THREADS") if k in os.environ},
                   "stable_baselines3": sb3, "td3_teach_matmul": "onednn" if onednn.enabled() else "torch",
@@ -428,7 +428,7 @@ def print_table(res: dict) -> None:
     print(f"TD3 training throughput (iterations/s, median of {setup['repeats']} turns of "
           f"~{setup['seconds_per_repeat']:g} s each after {setup['warmup_iterations']} warm-up "
           "iterations)")
-    print(f"torch {setup['torch']}, python {setup['python']}, {setup['cpu_count']} CPUs, "
+    print(f"torch {setup['torch']}, python {setup['python']}, {setup['cpu_count']} CPUs ({setup['cpu']}), "
           f"stable_baselines3 {setup['stable_baselines3'] or 'not installed'}"
           + f", OpenMP settings {setup['openmp'] or 'default'}"
           + ("   [--quick: timings are meaningless]" if setup["quick"] else ""))

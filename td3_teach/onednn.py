@@ -105,6 +105,20 @@ def _cpu_description() -> str:
     return text
 
 
+def cpu_name() -> str:
+    """The CPU, as the benchmarks name it: "AMD EPYC (AuthenticAMD, family 25, model 17)" from
+    /proc/cpuinfo; elsewhere what ``platform.processor()`` says."""
+    fields: dict[str, str] = {}
+    for line in _cpu_description().splitlines():
+        key, sep, value = line.partition(":")
+        if sep and key.strip() in ("model name", "vendor_id", "cpu family", "model"):
+            fields.setdefault(key.strip(), value.strip())
+    if "model name" in fields:
+        return (f"{fields['model name']} ({fields.get('vendor_id', '?')}, family "
+                f"{fields.get('cpu family', '?')}, model {fields.get('model', '?')})")
+    return platform.processor() or platform.machine() or "unknown CPU"
+
+
 def _amd_with_full_width_avx512() -> bool:
     if platform.machine().lower() not in ("x86_64", "amd64"):
         return False

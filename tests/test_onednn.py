@@ -58,7 +58,8 @@ def test_the_mode_comes_from_the_environment(monkeypatch):
         onednn.mode()
 
 
-ZEN4_CPUINFO = "processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel\t\t: 17\n"
+ZEN4_CPUINFO = ("processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel\t\t: 17\n"
+                "model name\t: AMD EPYC\n")
 ZEN5_CPUINFO = "processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 26\nmodel\t\t: 2\n"
 XEON_CPUINFO = "processor\t: 0\nvendor_id\t: GenuineIntel\ncpu family\t: 6\nmodel\t\t: 207\n"
 
@@ -85,6 +86,16 @@ def test_auto_switches_only_on_amd_with_full_width_avx512(monkeypatch, tmp_path)
     assert not onednn.enabled()  # MKL's AVX2 code is what oneDNN would run there too
     monkeypatch.setenv(onednn.ENV, "onednn")
     assert onednn.enabled()
+
+
+def test_cpu_name_says_model_vendor_family_and_model(monkeypatch, tmp_path):
+    (tmp_path / "cpuinfo").write_text(ZEN4_CPUINFO)
+    monkeypatch.setattr(onednn, "CPUINFO", str(tmp_path / "cpuinfo"))
+    monkeypatch.setattr(onednn.platform, "processor", lambda: "")
+    assert onednn.cpu_name() == "AMD EPYC (AuthenticAMD, family 25, model 17)"
+    monkeypatch.setattr(onednn, "CPUINFO", "/nonexistent/cpuinfo")  # Windows, macOS
+    monkeypatch.setattr(onednn.platform, "processor", lambda: "Intel64 Family 6 Model 143 Stepping 8, GenuineIntel")
+    assert onednn.cpu_name() == "Intel64 Family 6 Model 143 Stepping 8, GenuineIntel"
 
 
 @needs_onednn
