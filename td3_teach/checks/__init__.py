@@ -10,6 +10,8 @@ them, whatever the notebook set, puts the notebook's settings back, and fails wh
 function leaves one changed.
 """
 
+from typing import Any, Callable
+
 from ._core import CheckFailed, CheckPassed, LearnerCodeError, NotImplementedYet
 from .agent import agent
 from .bug_hunt import bug_hunt
@@ -37,12 +39,12 @@ from ._pictures import for_the_picture
 # check outside this package (the grader's hidden checks): ``td3_teach.checks.api``.
 from ._guard import guarded as _guarded
 
-step01, step02, step03, step04, step05, step06, step07, step08 = (
-    _guarded(n)(c) for n, c in enumerate((step01, step02, step03, step04, step05, step06, step07,
-                                          step08), start=1))
-step09, step10, step11, step12, step13, step14, step15 = (
-    _guarded(n)(c) for n, c in enumerate((step09, step10, step11, step12, step13, step14,
-                                          step15), start=9))
+_steps: tuple[Callable[..., Any], ...] = (step01, step02, step03, step04, step05, step06, step07,
+                                          step08, step09, step10, step11, step12, step13, step14,
+                                          step15)
+(step01, step02, step03, step04, step05, step06, step07, step08, step09, step10, step11, step12,
+ step13, step14, step15) = (_guarded(n)(c) for n, c in enumerate(_steps, start=1))
+del _steps
 
 agent, bug_hunt = _guarded("Your TD3")(agent), _guarded("Bug hunt")(bug_hunt)
 exploration = _guarded("Notebook 18")(exploration)

@@ -22,7 +22,7 @@ import sys
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
@@ -32,10 +32,14 @@ from ..errors import TD3TeachError
 _PACKAGE_DIR = str(Path(__file__).resolve().parents[1])
 
 
+# A check's label: the step's number (1-15), or a name for the checks that are no one step
+# ("Your TD3", "Bug hunt", "Notebook 18").
+Step = int | str
+
 _seen_failures: dict[tuple, int] = {}
 
 
-def _failure_key(step: int, kind: str, problem: str) -> tuple:
+def _failure_key(step: Step, kind: str, problem: str) -> tuple:
     """The same failure, whatever sizes or values the seed put into its message."""
     return step, kind, re.sub(r"-?\d+(?:\.\d+)?(?:e-?\d+)?", "#", problem)
 
@@ -45,8 +49,8 @@ def reset_hint_tiers() -> None:
     _seen_failures.clear()
 
 
-_checked: dict[int, set[int]] = {}    # step -> ids of the learner's callables its running check took
-_passed_on: dict[int, set[int]] = {}  # step -> ids of those its last passing check took
+_checked: dict[Step, set[int]] = {}    # step -> ids of the learner's callables its running check took
+_passed_on: dict[Step, set[int]] = {}  # step -> ids of those its last passing check took
 
 
 class CheckFailed(TD3TeachError, AssertionError):
@@ -58,14 +62,14 @@ class CheckFailed(TD3TeachError, AssertionError):
     the second time on the concrete hint. ``hints`` keeps both tiers; ``tier`` says which is shown.
     """
 
-    def __init__(self, step: int, problem: str, why: str = "", hint: str | tuple[str, str] = "",
+    def __init__(self, step: Step, problem: str, why: str = "", hint: str | Sequence[str] = "",
                  bug: str | None = None) -> None:
         if isinstance(hint, (tuple, list)):
             if len(hint) != 2:
                 raise ValueError("hint must be a string or a pair (idea, concrete hint)")
             self.hints: tuple[str, ...] = (str(hint[0]), str(hint[1]))
         else:
-            self.hints = (hint,) if hint else ()
+            self.hints = (str(hint),) if hint else ()
         key = _failure_key(step, type(self).__name__, problem)
         seen = _seen_failures.get(key, 0)
         _seen_failures[key] = seen + 1
@@ -81,6 +85,7 @@ class CheckFailed(TD3TeachError, AssertionError):
         return f"{_label(self.step)} ✗ {type(self).label}"
 
     label = "not yet right"
+    bug_id: str | None = None  # the whole-agent check's id of the lecture bug (``_lecture_bugs.BUGS``)
 
     def lines(self) -> list[tuple[str, str]]:
         rows = [("", self.problem)]
@@ -129,7 +134,7 @@ class CheckPassed:
     """A passing check: one short line saying what was verified, then ``after``: what the
     notebook kept back until now (how it is done, the lecture's bug), shown only on a pass."""
 
-    step: int
+    step: Step
     verified: str
     after: str = ""
 
@@ -155,7 +160,7 @@ class CheckPassed:
         return True
 
 
-def _label(step: int | str) -> str:
+def _label(step: Step) -> str:
     """``Step 8`` for a TD3 step; a whole-agent check passes its own label (``Your TD3``)."""
     return f"Step {step}" if isinstance(step, int) else str(step)
 
@@ -208,7 +213,7 @@ def call_learner(step: int, what: str, fn: Callable, *args: Any, hint: str = "",
         frame = _learner_frame(e.__traceback__)
         where = ""
         if frame is not None:
-            line = (frame.line or linecache.getline(frame.filename, frame.lineno)).strip()
+            line = (frame.line or linecache.getline(frame.filename, frame.lineno or 0)).strip()
             where = f" at line {frame.lineno} of your code" + (f" (`{line}`)" if line else "")
         raise LearnerCodeError(step, f"{what} raised {type(e).__name__}{where}: "
                                f"{_first_line(str(e))}", hint=hint) from None
@@ -277,7 +282,7 @@ def expect_shape(step: int, x: torch.Tensor, shape: tuple[int, ...], name: str,
 
 
 def expect_close(step: int, got: torch.Tensor, want: torch.Tensor, name: str, why: str = "",
-                 hint: str = "", atol: float = 1e-5, bug: str | None = None) -> None:
+                 hint: str | tuple[str, str] = "", atol: float = 1e-5, bug: str | None = None) -> None:
     """Values must match the reference; the message shows where, not the whole answer."""
     got, want = got.detach().cpu().float(), want.detach().cpu().float()
     if torch.allclose(got, want, atol=atol, rtol=1e-4):
@@ -313,10 +318,10 @@ def _render_traceback_(self: CheckFailed) -> list[str]:
         from IPython.display import display
         if not getattr(self, "_shown", False):  # IPython may ask twice for one error
             display(_Rendered(self))
-            self._shown = True
+            setattr(self, "_shown", True)
     except Exception:  # not in IPython after all: plain text
         return [self.text()]
     return [f"CheckFailed: {self.title} (see the message above)"]
 
 
-CheckFailed._render_traceback_ = _render_traceback_
+setattr(CheckFailed, "_render_traceback_", _render_traceback_)

@@ -22,7 +22,7 @@ from typing import Any, Callable
 
 import torch
 
-from ._core import CheckFailed
+from ._core import CheckFailed, Step
 
 
 def _device() -> str:
@@ -37,7 +37,7 @@ def _set_device(device: str) -> None:
 
 
 # setting -> (read it, set it, the value checks expect, how a learner's code changes it)
-SETTINGS: dict[str, tuple[Callable[[], Any], Callable[[Any], None], Any, str]] = {
+SETTINGS: dict[str, tuple[Callable[[], Any], Callable[[Any], object], Any, str]] = {
     "default dtype": (torch.get_default_dtype, torch.set_default_dtype, torch.float32,
                       "torch.set_default_dtype(...)"),
     "gradient mode": (torch.is_grad_enabled, torch.set_grad_enabled, True,
@@ -61,7 +61,7 @@ def set_torch_state(state: dict[str, Any]) -> None:
 EXPECTED = {name: want for name, (_, _, want, _) in SETTINGS.items()}
 
 
-def guarded(step: int) -> Callable[[Callable], Callable]:
+def guarded(step: Step) -> Callable[[Callable], Callable]:
     """Decorator for a check (see the module docstring); applying it twice is applying it once."""
     def wrap(check: Callable) -> Callable:
         if getattr(check, "__td3_guarded__", False):

@@ -101,7 +101,8 @@ def _learner_error(e: dict) -> CheckFailed:
         return NotImplementedYet(LABEL, text, why=why, hint=hint)
     if e.get("cls") not in ("LearnerCodeError",):
         return CheckFailed(LABEL, text, why=why, hint=hint, bug=e.get("bug"))
-    line = (re.search(r"\(`(.*)`\)", text) or [None, ""])[1]
+    quoted = re.search(r"\(`(.*)`\)", text)  # the learner's line, as call_learner quotes it
+    line = quoted.group(1) if quoted else ""
     m = re.search(r"AttributeError.*has no attribute '(\w+)'", text)
     bug = None
     if m and m.group(1) in TYPO_BUGS:
@@ -615,6 +616,7 @@ def _diagnose(run: Run, it: int, n_calls: str, before: Snapshot, after: Snapshot
     good = [n for n in NETS if n not in bad]
     ok = (" " + _and(good) + (" match" if len(good) > 1 else " matches") + ", but") if good else ""
     moved = {n: _moved(before, after, n) for n in NETS}
+    bug: str | None
 
     # Structural: what moved when it should not, or did not when it should.
     if not moved["critic"]:

@@ -269,5 +269,6 @@ def bug_hunt(T3D: Any, ReplayBuffer: Any = None, seed: int = 0) -> CheckPassed:
         if extra is None and buffer_problem and not remaining:
             extra = CheckFailed(LABEL, buffer_problem)
         raise BugHuntReport(remaining, extra)
+    assert passed is not None  # no failure: the whole-agent check passed
     return CheckPassed(LABEL, f"0 of the {len(HUNT)} known bugs remain, and the listing is TD3: "
                        + passed.verified.split(": ", 1)[-1])

@@ -300,7 +300,7 @@ def _check_store_step(store_step: Callable, S: int, A: int) -> None:
     for k, (terminated, truncated) in enumerate([(False, False), (True, False), (False, True),
                                                  (True, True)]):
         s, s_next, a, r, _ = _transition(10 + k, S, A)
-        step_result = (s_next, r, terminated, truncated, {})
+        step_result: tuple[Any, ...] = (s_next, r, terminated, truncated, {})
         rec = _RecordingBuffer()
         what = f"store_step(buffer, s, a, step_result) with terminated={terminated}, " \
                f"truncated={truncated}"

@@ -185,7 +185,7 @@ def _check_copy(target: Any, net: nn.Module, before: dict, what: str, kind: str)
                           f"match the {kind}'s ({', '.join(list(before)[:4])}, ...).",
                           hint="The target is the same network: same class, same sizes.")
     diff = {k: (got[k].float() - before[k].float()).abs().max().item() for k in before}
-    worst = max(diff, key=diff.get)
+    worst = max(diff, key=lambda k: diff[k])
     if diff[worst] > 0:
         raise CheckFailed(STEP, f"The target's weights differ from the {kind}'s (largest difference "
                           f"{diff[worst]:.3g}, in {worst}).",

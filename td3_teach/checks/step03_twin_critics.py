@@ -148,7 +148,7 @@ def step03(Critic: Any, seed: int = 0) -> CheckPassed:  # noqa: N803
             # Centre each head's output bias so that about half the Q-values are negative: an
             # activation after the last layer (Q-values can be any number) then shows.
             for head in (head1, head2):
-                head[2].bias -= _mlp(head, torch.cat([s, a], dim=1)).median()
+                head[2].bias.sub_(_mlp(head, torch.cat([s, a], dim=1)).median())
             q1, q2 = _pair(_call(critic, "critic(s, a)", s, a), B, "critic(s, a)")
             ref = networks.Critic(S, A)
             for mine, theirs in zip((ref.layer_1, ref.layer_2, ref.layer_3, ref.layer_4,

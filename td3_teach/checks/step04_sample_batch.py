@@ -168,7 +168,7 @@ def step04(step04_sample_batch: Callable, seed: int = 0) -> CheckPassed:
     n = randint(g, M // 2, M - 2)
     B = randint(g, 3, n - 1)
     memory = _memory(M, n, S, A)
-    pristine = {k: v.copy() for k, v in memory.items()}
+    pristine: dict[str, np.ndarray] = {k: v.copy() for k, v in memory.items()}
     cpu = torch.device("cpu")
     with seeded(seed):
         what = f"step04_sample_batch(memory, {n}, {B}, cpu)"
@@ -177,9 +177,9 @@ def step04(step04_sample_batch: Callable, seed: int = 0) -> CheckPassed:
             now = memory.get(key)
             if not isinstance(now, np.ndarray) or now.shape != before.shape or \
                     not np.array_equal(now, before, equal_nan=True):
-                reshaped = isinstance(now, np.ndarray) and now.shape != before.shape
-                raise CheckFailed(STEP, f"step04_sample_batch changed memory['{key}']"
-                                  f"{f' (shape {before.shape} -> {now.shape})' if reshaped else ''}.",
+                reshaped = (f" (shape {before.shape} -> {now.shape})"
+                            if isinstance(now, np.ndarray) and now.shape != before.shape else "")
+                raise CheckFailed(STEP, f"step04_sample_batch changed memory['{key}']{reshaped}.",
                                   why="The memory is shared by every later batch: sampling must "
                                   "only read it.", hint="Reshape or convert the sampled batch, not "
                                   "the stored arrays.")

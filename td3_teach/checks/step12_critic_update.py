@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from typing import Callable
+from typing import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -79,7 +79,8 @@ def step12(step12_critic_update: Callable, seed: int = 0) -> CheckPassed:
                        after=AFTER)
 
 
-def _diagnose(fn: Callable, critic: Critic, before: dict, fresh: list, stale: list, it: int) -> None:
+def _diagnose(fn: Callable, critic: Critic, before: dict, fresh: Sequence[torch.Tensor],
+              stale: Sequence[torch.Tensor], it: int) -> None:
     """Compare the step the learner's call took with the step each classic mistake would take."""
     params = list(critic.named_parameters())
     if not changed(critic, before):
