@@ -43,10 +43,10 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     argv = sys.argv[1:] if argv is None else argv
     wanted = argv[0] if argv and not argv[0].startswith("-") else None
-    for name, (module, help_) in COMMANDS.items():
+    for name, (module_name, help_) in COMMANDS.items():
         p = sub.add_parser(name, help=help_)
         if name == wanted:  # import only the module that will run
-            importlib.import_module(f"td3_teach.{module}").configure(p)
+            importlib.import_module(f"td3_teach.{module_name}").configure(p)
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
@@ -67,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def one_line(error: BaseException) -> str:
     """The error's message on one line (a check's multi-line text joined with "; ")."""
-    text = error.text() if callable(getattr(error, "text", None)) else str(error)
+    text_of = getattr(error, "text", None)  # a check's failure: its whole message
+    text = text_of() if callable(text_of) else str(error)
     return "; ".join(line.strip() for line in text.splitlines() if line.strip()) \
         or type(error).__name__
 

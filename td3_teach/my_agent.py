@@ -139,6 +139,8 @@ def _module_of(value: Any) -> str:
 class Saved(str):
     """The path written, shown as one line in a notebook."""
 
+    cls_name = ""  # the class saved
+
     def __repr__(self) -> str:
         return f"✓ saved {self.cls_name} to {str(self)} (it passed checks.agent)"
 
@@ -170,6 +172,9 @@ def load_agent_class(path: str | os.PathLike = "my_td3.py", fallback: type | Non
         return fallback
     spec = importlib.util.spec_from_file_location(f"_td3_teach_agent_{abs(hash(path.resolve()))}",
                                                   path)
+    if spec is None or spec.loader is None:  # a name Python would not import
+        raise AgentFileError(f"{path} cannot be imported as a Python file. Save it again from "
+                             "notebook 16 (the file name should end in .py).")
     module = importlib.util.module_from_spec(spec)
     try:
         spec.loader.exec_module(module)

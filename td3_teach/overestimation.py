@@ -39,6 +39,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -139,7 +140,7 @@ def measure(agent, env_id: str = "Pendulum-v1", episodes: int = 5, seed: int = 1
     device = getattr(agent, "device", None) or next(agent.actor.parameters()).device
     q1 = getattr(agent.critic, "Q1", None) or (lambda s, a: agent.critic(s, a)[0])
     own = env is None
-    long_env, limit = make_long_env(env_id, extra) if own else env
+    long_env, limit = make_long_env(env_id, extra) if env is None else env
     estimates, truths, r_max = [], [], 0.0
     try:
         for k in range(int(episodes)):
@@ -299,9 +300,12 @@ def read_records(path) -> list[OverestimationRecord]:
     if not os.path.exists(path):
         return []
     with open(path, newline="") as f:
-        return [OverestimationRecord(**{k: (int(float(row[k])) if k in ("step", "n_states")
-                                            else float(row[k])) for k in _STORED})
-                for row in csv.DictReader(f)]
+        return [OverestimationRecord(**_stored_values(row)) for row in csv.DictReader(f)]
+
+
+def _stored_values(row: dict[str, str]) -> dict[str, Any]:
+    """A CSV row of ``write_records`` as the record's fields: counts as ints, the rest floats."""
+    return {k: int(float(row[k])) if k in ("step", "n_states") else float(row[k]) for k in _STORED}
 
 
 def run_settings(env_id: str, variant: str, seed: int, steps: int, batch_size: int,
@@ -346,7 +350,7 @@ def run_cached(runs_dir, variant: str, seed: int, env_id: str = "Pendulum-v1",
             f"Q1 estimate {m.estimate:8.1f}  true {m.true:8.1f}  bias {m.bias:+7.1f}  "
             f"wall {m.wall_time:6.0f} s")
 
-    resumable = {"out_dir": folder / f"seed{seed}.run",
+    resumable: dict[str, Any] = {"out_dir": folder / f"seed{seed}.run",
                  "checkpoint_every": int(checkpoint_every)} if checkpoint_every > 0 else {}
     res = run(env_id, config, steps, seed, on_record=on_record, **resumable, **run_kwargs)
     rows = [{k: float(r.as_row()[k]) for k in RECORD_FIELDS} for r in res.records]

@@ -102,7 +102,8 @@ def record_episode(agent, env_id: str, path: str | os.PathLike, seed: int = 100,
         raise
     base = env.unwrapped
     if hasattr(base, "_render_width"):  # PyBullet envs: the TinyRenderer's image size
-        base._render_width, base._render_height = int(width), int(height)
+        setattr(base, "_render_width", int(width))
+        setattr(base, "_render_height", int(height))
     fps = int(fps or env.metadata.get("render_fps") or 30)
     tmp = path.with_name(path.stem + ".tmp" + path.suffix)
     writer = imageio.get_writer(tmp, fps=fps, codec="libx264", pixelformat="yuv420p",

@@ -44,7 +44,7 @@ class LogScale:
 
 def decimals(*numbers: float) -> int:
     """How many decimals show every one of ``numbers`` exactly: 0.005 -> 3, 0.1 -> 1, 2 -> 0."""
-    return max(max(0, -Decimal(repr(float(x))).normalize().as_tuple().exponent) if x % 1 else 0
+    return max(max(0, -int(Decimal(repr(float(x))).normalize().as_tuple().exponent)) if x % 1 else 0
                for x in numbers)
 
 

@@ -38,7 +38,7 @@ def grade(submissions: Path, out: Path, solutions: Path, points: Points, jobs: i
     Everything is written into a staging folder that replaces ``out`` at the end. A failure
     on one learner's files is that learner's "grader error"; a failure of the run itself still
     writes the gradebook, with every learner not yet graded marked so."""
-    from tqdm import tqdm  # type: ignore[import-untyped]
+    from tqdm import tqdm
 
     t0 = time.monotonic()
     validate_options(timeout_cell, timeout_notebook, memory_mb, jobs, max(1, max_output_bytes >> 10))

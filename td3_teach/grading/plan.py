@@ -296,10 +296,10 @@ def build_program(inb: InstructorNotebook, nb: nbformat.NotebookNode) -> Program
     # exercises matched by grade_id more than once (a copied cell): the last copy is the one
     seen: dict[int, int] = {}
     for j in sorted(anchor):
-        ic = anchor[j]
-        if ic in seen and inb.cells[ic].kind == "exercise":
-            del anchor[seen[ic]]
-        seen[ic] = j
+        i = anchor[j]
+        if i in seen and inb.cells[i].kind == "exercise":
+            del anchor[seen[i]]
+        seen[i] = j
 
     extras: dict[int, list[int]] = {}  # instructor index -> learner cells run just before it
     pending: list[int] = []
@@ -324,15 +324,15 @@ def build_program(inb: InstructorNotebook, nb: nbformat.NotebookNode) -> Program
             prog.items.append({"kind": "setup", "origin": "instructor", "cell": ic.index + 1,
                                "source": ic.source})
         elif ic.kind == "exercise":
-            j = by_instructor.get(ic.index)
-            if j is None:
+            mine = by_instructor.get(ic.index)
+            if mine is None:
                 prog.items.append({"kind": "missing", "origin": "instructor", "cell": ic.index + 1,
                                    "names": list(ic.names)})
                 prog.notes.append(f"No exercise cell for `{ic.names[0] if ic.names else ic.grade_id}`"
                                   " was found in your notebook.")
             else:
-                prog.items.append({"kind": "exercise", "origin": "learner", "cell": j + 1,
-                                   "source": nb.cells[j].source})
+                prog.items.append({"kind": "exercise", "origin": "learner", "cell": mine + 1,
+                                   "source": nb.cells[mine].source})
         elif ic.kind == "check":
             prog.items.append({"kind": "check", "origin": "instructor", "cell": ic.index + 1,
                                "source": ic.source, "steps": list(ic.steps)})

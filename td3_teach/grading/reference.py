@@ -123,7 +123,7 @@ class ReferenceCode:
         while todo:  # the reference, and the td3_teach functions it calls by global name
             f = todo.pop()
             while isinstance(getattr(f, "__wrapped__", None), types.FunctionType):
-                f = f.__wrapped__  # a decorated helper: its own code, not the decorator's
+                f = getattr(f, "__wrapped__")  # a decorated helper: its own code, not the decorator's
             if f in seen or named and f.__module__ not in NAMED_MODULES:
                 continue
             seen.add(f)
@@ -212,7 +212,7 @@ class Watch:
 
     def stop(self, set_profile: Callable[[Any], None]) -> None:
         set_profile(None)
-        threading.setprofile(None)  # type: ignore[arg-type]
+        threading.setprofile(None)
 
 
 def check_code_objects() -> tuple[set, set]:

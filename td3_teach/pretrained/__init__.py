@@ -38,5 +38,5 @@ def load_pretrained(env_id: str = "HalfCheetahBulletEnv-v0",
     """The pretrained actor mu(s) for ``env_id``, in eval mode, ready for ``evaluate`` or
     ``record_video``. Its facts (training steps, evaluation return) are in ``actor.info``."""
     actor, meta = load_actor(pretrained_path(env_id), device)
-    actor.info = meta
+    setattr(actor, "info", meta)  # a plain dict beside the layers (nn.Module's typing wants tensors)
     return actor

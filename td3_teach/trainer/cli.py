@@ -104,6 +104,6 @@ def run(args: argparse.Namespace) -> int:
         print(stop.message, file=sys.stderr)
         return 130  # the shell's code for "stopped by Ctrl-C"
     last = result.last
-    print(f"done: {result.steps} steps in {result.wall_time:.0f} s; last evaluation "
-          f"{last.mean:.1f} +/- {last.std:.1f}; files in {out}")
+    scores = f"last evaluation {last.mean:.1f} +/- {last.std:.1f}" if last else "no evaluation"
+    print(f"done: {result.steps} steps in {result.wall_time:.0f} s; {scores}; files in {out}")
     return 0
