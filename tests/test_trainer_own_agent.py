@@ -71,3 +71,9 @@ def test_load_agent_class_without_a_file_says_what_to_do_or_falls_back(tmp_path,
     from td3_teach import TD3
     assert load_agent_class(tmp_path / "missing.py", fallback=TD3) is TD3
     assert "Using td3_teach.agent.TD3 instead" in capsys.readouterr().out
+
+
+def test_load_agent_class_from_a_file_python_cannot_import_says_so(tmp_path):
+    (tmp_path / "my_td3.txt").write_text("AGENT_CLASS = None\n")  # no .py: no importer for it
+    with pytest.raises(AgentFileError, match="cannot be imported as a Python file"):
+        load_agent_class(tmp_path / "my_td3.txt")
