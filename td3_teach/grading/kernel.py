@@ -92,7 +92,7 @@ class _KernelZygote:
         while self.poll() is None:
             if end is not None and time.monotonic() > end:
                 import subprocess
-                raise subprocess.TimeoutExpired("kernel", timeout)
+                raise subprocess.TimeoutExpired("kernel", float(timeout or 0))
             time.sleep(0.05)
         return self.returncode  # type: ignore[return-value]
 
@@ -112,9 +112,9 @@ def run_execute(job: ExecuteJob) -> int:
     ``messages.KernelResult``, as JSON) and the
     executed notebook ``job.executed``."""
     limit_process(job.memory_mb)
-    log = os.open(job.log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    os.dup2(log, 1)
-    os.dup2(log, 2)
+    log_fd = os.open(job.log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.dup2(log_fd, 1)
+    os.dup2(log_fd, 2)
     os.environ.clear()
     os.environ.update(job.env)
     os.chdir(job.work)
@@ -127,21 +127,22 @@ def run_execute(job: ExecuteJob) -> int:
     # The kernel: a fork of this process (torch, ipykernel already imported), made now, before
     # nbclient starts its event loop, and waiting for its connection file.
     zygote = _KernelZygote()
-    local_provisioner.launch_kernel = zygote.launch
+    setattr(local_provisioner, "launch_kernel", zygote.launch)  # jupyter_client starts our fork
     t0 = time.monotonic()
 
     def log(what: str) -> None:
         print(f"[grader {time.monotonic() - t0:6.2f}s] {what}", flush=True)
 
     result = KernelResult()
-    state = {"current": None}
-    budget = {"total": job.max_output_bytes, "cells": {}}
+    state: dict[str, int | None] = {"current": None}
+    budget: dict[str, Any] = {"total": job.max_output_bytes, "cells": {}}
 
     class Client(NotebookClient):
         async def async_start_new_kernel(self, **kw: Any) -> None:
             await super().async_start_new_kernel(**kw)
             log("kernel started")
-            pid = self.km.provisioner.pid
+            assert self.km is not None  # started just above
+            pid = getattr(self.km.provisioner, "pid")  # a LocalProvisioner's: the kernel process
             Path(job.kernel_pid).write_text(f"{pid} {start_time(pid)}")
 
         async def _async_handle_timeout(self, timeout: int, cell: Any = None) -> Any:

@@ -12,7 +12,7 @@ import importlib
 import re
 import sys
 import types
-from typing import Callable
+from typing import Any, Callable, Mapping
 
 CHECK_NAME = re.compile(r"[a-z][A-Za-z0-9_]*")  # checks.step08, checks.agent: any public function
 CALLABLE_MODULES = ("builtins", "torch", "torch.nn", "torch.nn.functional", "torch.nn.init",
@@ -40,8 +40,9 @@ def _settle_torch() -> None:
         step = vars(cls).get("step")
         if cls is not torch.optim.Optimizer and step is not None \
                 and not getattr(step, "hooked", None):
-            cls.step = torch.optim.Optimizer.profile_hook_step(step)
-            cls.step.hooked = True
+            hooked = torch.optim.Optimizer.profile_hook_step(step)
+            setattr(hooked, "hooked", True)
+            setattr(cls, "step", hooked)
 
 
 def _import_checks() -> dict[str, Callable]:
@@ -101,10 +102,10 @@ class Snapshot:
                 elif isinstance(v, types.FunctionType):
                     self.functions[v] = self._fn(v)
         import torch
-        for c in (torch.Tensor, getattr(torch._C, "TensorBase", None),
-                  getattr(torch._C, "_TensorBase", None), torch.nn.Parameter, torch.nn.Module):
-            if c is not None:
-                self.classes.setdefault(c, dict(vars(c)))
+        for base in (torch.Tensor, getattr(torch._C, "TensorBase", None),
+                     getattr(torch._C, "_TensorBase", None), torch.nn.Parameter, torch.nn.Module):
+            if base is not None:
+                self.classes.setdefault(base, dict(vars(base)))
         for c, d in self.classes.items():
             for v in d.values():
                 for f in (v, getattr(v, "__func__", None), getattr(v, "fget", None)):
@@ -116,7 +117,7 @@ class Snapshot:
     @staticmethod
     def _fn(f: types.FunctionType) -> tuple:
         """Everything that decides what ``f`` does, compared by identity."""
-        parts = [f.__code__, f.__defaults__, f.__kwdefaults__, f.__globals__]
+        parts: list[Any] = [f.__code__, f.__defaults__, f.__kwdefaults__, f.__globals__]
         parts += list((f.__kwdefaults__ or {}).values())
         for c in f.__closure__ or ():
             try:
@@ -132,6 +133,7 @@ class Snapshot:
     def changes(self, limit: int = 5) -> list[str]:
         """What differs from the snapshot (at most ``limit`` items), or [] when nothing does."""
         out: list[str] = []
+        now: Mapping[str, Any]  # a module's or a class's namespace
         for name, mod in self.sysmods.items():
             if sys.modules.get(name) is not mod:
                 out.append(f"sys.modules[{name!r}] was replaced")
