@@ -7,9 +7,9 @@ are exactly what the notebooks teach. This module only changes *which library* c
 Why: torch computes a float32 ``nn.Linear`` with MKL. MKL takes its AVX-512 code only on Intel
 processors; on an AMD processor that has AVX-512 (Zen 4, Zen 5) it runs its AVX2 code, on
 Zen 5 at half the speed. oneDNN, which torch also ships (``torch.ops.mkldnn``), uses AVX-512
-there. Measured on this project's 2-core AMD EPYC (Zen 5), one thread, ``(256, 400) @ (400, 300)``: MKL 650 us
-(95 GFLOP/s), oneDNN 300 us (205 GFLOP/s); the whole TD3 update at batch 256 ran 1.6x faster
-(``benchmarks/results/speed.md``). The product is the same up to float rounding (about 1e-6 of
+there. Measured on this project's 2-core AMD EPYC (Zen 5), one thread, ``(256, 400) @
+(400, 300)``: MKL 650 us (95 GFLOP/s), oneDNN 300 us (205 GFLOP/s); the whole TD3 update at
+batch 256 ran 1.6x faster (``benchmarks/results/speed.md``). The product is the same up to float rounding (about 1e-6 of
 its size: ``tests/test_onednn.py`` compares forward, backward and whole updates).
 Zen 4 (CPU family 25) also has AVX-512, but runs each 512-bit operation as two 256-bit halves:
 there oneDNN's product gains only about 10 % over MKL's AVX2 one (106 against 95 GFLOP/s on
@@ -93,29 +93,41 @@ def mode() -> str:
     return chosen
 
 
-def _cpu_description() -> str:
-    """What the OS says of the CPU: ``platform.processor()`` (Windows: "AMD64 Family 26 Model 2
-    Stepping 1, AuthenticAMD"; Linux: often just "x86_64") and the start of /proc/cpuinfo."""
-    text = platform.processor()
+CPUINFO_FIELDS = {"vendor_id": "vendor", "cpu family": "family", "model": "model", "model name": "name"}
+
+
+def _cpu() -> dict[str, str]:
+    """The CPU's vendor, family, model and name, as far as the OS says them: /proc/cpuinfo on
+    Linux; else ``platform.processor()`` (Windows: "AMD64 Family 26 Model 2 Stepping 1,
+    AuthenticAMD"; no name there)."""
+    facts: dict[str, str] = {}
     try:
         with open(CPUINFO, encoding="ascii", errors="replace") as f:
-            text += "\n" + f.read(4096)
+            for line in f.read(4096).splitlines():  # the first processor's lines
+                key, sep, value = line.partition(":")
+                if sep and key.strip() in CPUINFO_FIELDS:
+                    facts.setdefault(CPUINFO_FIELDS[key.strip()], value.strip())
     except OSError:
         pass
-    return text
+    if not facts:
+        described = platform.processor()
+        for vendor in ("AuthenticAMD", "GenuineIntel"):
+            if vendor in described:
+                facts["vendor"] = vendor
+        for key in ("family", "model"):
+            found = re.search(rf"\b{key}\s+(\d+)", described, re.IGNORECASE)
+            if found:
+                facts[key] = found.group(1)
+    return facts
 
 
 def cpu_name() -> str:
     """The CPU, as the benchmarks name it: "AMD EPYC (AuthenticAMD, family 25, model 17)" from
     /proc/cpuinfo; elsewhere what ``platform.processor()`` says."""
-    fields: dict[str, str] = {}
-    for line in _cpu_description().splitlines():
-        key, sep, value = line.partition(":")
-        if sep and key.strip() in ("model name", "vendor_id", "cpu family", "model"):
-            fields.setdefault(key.strip(), value.strip())
-    if "model name" in fields:
-        return (f"{fields['model name']} ({fields.get('vendor_id', '?')}, family "
-                f"{fields.get('cpu family', '?')}, model {fields.get('model', '?')})")
+    cpu = _cpu()
+    if "name" in cpu:
+        return (f"{cpu['name']} ({cpu.get('vendor', '?')}, family {cpu.get('family', '?')}, "
+                f"model {cpu.get('model', '?')})")
     return platform.processor() or platform.machine() or "unknown CPU"
 
 
@@ -124,9 +136,9 @@ def _amd_with_full_width_avx512() -> bool:
         return False
     if torch.backends.cpu.get_cpu_capability() != "AVX512":
         return False
-    text = _cpu_description()
-    family = re.search(r"family\s*:?\s*(\d+)", text, re.IGNORECASE)  # "cpu family : 26", "Family 26"
-    return "AuthenticAMD" in text and family is not None and int(family.group(1)) >= FULL_WIDTH_FAMILY
+    cpu = _cpu()
+    return (cpu.get("vendor") == "AuthenticAMD" and cpu.get("family", "").isdigit()
+            and int(cpu["family"]) >= FULL_WIDTH_FAMILY)
 
 
 @lru_cache(maxsize=1)

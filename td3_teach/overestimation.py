@@ -351,7 +351,7 @@ def run_cached(runs_dir, variant: str, seed: int, env_id: str = "Pendulum-v1",
             f"wall {m.wall_time:6.0f} s")
 
     resumable: dict[str, Any] = {"out_dir": folder / f"seed{seed}.run",
-                 "checkpoint_every": int(checkpoint_every)} if checkpoint_every > 0 else {}
+                                 "checkpoint_every": int(checkpoint_every)} if checkpoint_every > 0 else {}
     res = run(env_id, config, steps, seed, on_record=on_record, **resumable, **run_kwargs)
     rows = [{k: float(r.as_row()[k]) for k in RECORD_FIELDS} for r in res.records]
     folder.mkdir(parents=True, exist_ok=True)
