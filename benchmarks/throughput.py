@@ -2,21 +2,22 @@
 
 Compares, on synthetic HalfCheetah-shaped data (26-d state, 6-d action, fixed seed, no env):
 
-  (a) td3_teach: ``TD3.train(buffer, N, batch_size=B)``;
+  (a) td3_teach: ``TD3.train(buffer, N, batch_size=B)``: on a CPU the hand-derived update of
+      ``td3_teach/fast_update.py`` (where it applies; the setup line says which update ran);
   (b) naive: the lecture notes' code with their bugs fixed, and their costs kept: a list of
       tuples as the buffer, numpy arrays stacked and converted to tensors for every batch, the
       target computed with a graph and then detached, default Adam, Polyak as a Python loop over
       parameters, and the actor loss back-propagated into the critic's weights too;
   (c) Stable-Baselines3's ``TD3.train(gradient_steps=N, batch_size=B)`` with net_arch [400, 300],
       when ``stable_baselines3`` is importable (optional, never a dependency of td3_teach);
-  (d) handwritten: the same update with its gradients derived by hand (``handwritten.py``, beside
-      this file): no autograd, no module calls, buffers reused; what eager torch code can reach
-      once the framework's bookkeeping is gone (a yardstick, not code the package runs);
+  (d) train_step: the update the notebooks teach, ``td3_teach.update.train_step`` (autograd, one
+      function per step) after the same step 4, on the same kind of agent: what ``TD3.train``
+      runs where the fast update does not apply (``TD3_TEACH_UPDATE=taught``, GPUs, ablations);
 
 and, as a yardstick, the update's matrix multiplies alone (``matmul_floor``): on a CPU they are
 most of the work, and no implementation that multiplies with torch's fp32 matmul (MKL on x86)
 can go faster than they do. So ``floor/naive`` is the most that ``a/naive`` can ever reach, and
-``hand/naive`` what an eager implementation without autograd reached.
+``taught/naive`` what the taught ``train_step`` reached.
 
 Throughput is training iterations per second (one update per iteration: steps 4-15, the actor
 and targets every 2nd), for batch 100 and 256 and torch threads 1 and 2: the median of a few
@@ -45,6 +46,7 @@ import statistics
 import sys
 import time
 import tracemalloc
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, installed or not
@@ -55,8 +57,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 import td3_teach  # noqa: E402, I001
 
 td3_teach.short_spin()
-from td3_teach import TD3, ReplayBuffer, onednn  # noqa: E402, I001
-from handwritten import HandwrittenUpdate  # noqa: E402  (beside this file)
+from td3_teach import TD3, ReplayBuffer, fast_update, onednn  # noqa: E402, I001
+from td3_teach.update import step04_sample_batch, train_step  # noqa: E402
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -217,11 +219,18 @@ def make_learners(n_transitions: int) -> dict:
         naive_buffer.add(tr)
     ours = TD3(STATE_DIM, ACTION_DIM, MAX_ACTION, device="cpu")
     naive = NaiveTD3(STATE_DIM, ACTION_DIM, MAX_ACTION)
-    hand = HandwrittenUpdate(TD3(STATE_DIM, ACTION_DIM, MAX_ACTION, device="cpu"))
+    taught = TD3(STATE_DIM, ACTION_DIM, MAX_ACTION, device="cpu")
+
+    def taught_train(n, b):  # TD3.train's loop with train_step, whatever TD3.train would pick
+        cfg = replace(taught.config, batch_size=b)
+        for _ in range(n):
+            taught.total_it += 1
+            train_step(taught, step04_sample_batch(ours_buffer, b), taught.total_it, cfg)
+
     return {
         "td3_teach": lambda n, b: ours.train(ours_buffer, n, batch_size=b),
         "naive": lambda n, b: naive.train(naive_buffer, n, batch_size=b),
-        "handwritten": lambda n, b: hand.train(ours_buffer, n, batch_size=b),
+        "train_step": taught_train,
     }
 
 
@@ -357,6 +366,13 @@ def naive_buffer_bytes(sample: int) -> int:
 FLOORS = ("matmul_floor", "onednn_floor")
 
 
+def td3_teach_update() -> str:
+    """Which update ``TD3.train`` runs here for the benchmark's agent, and why."""
+    agent = TD3(STATE_DIM, ACTION_DIM, MAX_ACTION, device="cpu")
+    why = fast_update.why_not(agent, agent.config)
+    return "fast_update (hand-derived gradients)" if why is None else f"train_step ({why})"
+
+
 def own_floor() -> str:
     """The floor of the matmul library td3_teach's TD3 multiplies with on this machine."""
     return "onednn_floor" if onednn.enabled() else "matmul_floor"
@@ -395,7 +411,7 @@ def run(quick: bool) -> dict:
                 "own_floor_over_td3_teach": paired(rates[own_floor()], ours),
                 "matmul_floor_over_naive": paired(rates["matmul_floor"], rates["naive"]),
                 "own_floor_over_naive": paired(rates[own_floor()], rates["naive"]),
-                "handwritten_over_naive": paired(rates["handwritten"], rates["naive"]),
+                "train_step_over_naive": paired(rates["train_step"], rates["naive"]),
             })
 
     raw = TRANSITIONS_1M * (2 * STATE_DIM + ACTION_DIM + 2) * 4  # s, s', a, r, terminated
@@ -407,6 +423,7 @@ def run(quick: bool) -> dict:
                   "openmp": {k: os.environ[k] for k in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT",
                                                         "OMP_NUM_THREADS") if k in os.environ},
                   "stable_baselines3": sb3, "td3_teach_matmul": "onednn" if onednn.enabled() else "torch",
+                  "td3_teach_update": td3_teach_update(),
                   "cpu_capability": torch.backends.cpu.get_cpu_capability(), "quick": quick,
                   "seconds_per_repeat": seconds,
                   "warmup_iterations": warmup, "repeats": repeats,
@@ -435,7 +452,7 @@ def print_table(res: dict) -> None:
     header = f"{'threads':>7} {'batch':>5} " + " ".join(f"{n:>12}" for n in names)
     ratios = [n for n in names if n not in ("td3_teach",) + FLOORS]
     header += "  " + " ".join(f"{'a/' + n:>10}" for n in ratios) + f"  {'floor/a':>10} {'floor/naive':>12}"
-    header += f" {'hand/naive':>11}"
+    header += f" {'taught/naive':>13}"
     if "onednn_floor" in names:
         header += f" {'onednn_fl/a':>12}"
     print(header)
@@ -445,7 +462,7 @@ def print_table(res: dict) -> None:
         line += "  " + " ".join(f"{row['td3_teach_speedup'][n]:>9.2f}x" for n in ratios)
         line += f"  {row['matmul_floor_over_td3_teach']:>9.2f}x"
         line += f" {row['matmul_floor_over_naive']:>11.2f}x"
-        line += f" {row['handwritten_over_naive']:>10.2f}x"
+        line += f" {row['train_step_over_naive']:>12.2f}x"
         if "onednn_floor" in names:
             line += f" {row['own_floor_over_td3_teach']:>11.2f}x"
         print(line)
@@ -453,8 +470,9 @@ def print_table(res: dict) -> None:
     print("a = td3_teach; matmul_floor = the update's matrix multiplies alone (no autograd, optimiser "
           "or elementwise work): the most an implementation using torch's matmul can reach;\n"
           "floor/a = how far a is from it; floor/naive = the highest a/naive any such "
-          "implementation can have;\nhandwritten = the same update with hand-derived gradients "
-          "(benchmarks/handwritten.py): what eager code without autograd reaches")
+          "implementation can have;\ntrain_step = the update the notebooks teach (autograd), "
+          "taught/naive its speed-up over naive")
+    print(f"td3_teach's TD3.train runs: {setup['td3_teach_update']}")
     print(f"td3_teach multiplies with: {setup['td3_teach_matmul']} (CPU capability "
           f"{setup['cpu_capability']}; td3_teach/onednn.py says when)"
           + ("; onednn_floor = the same multiplies by oneDNN, td3_teach's own floor here"
@@ -553,9 +571,9 @@ def target_lines(res: dict) -> list[str]:
     for (threads, batch), r in sorted(rows.items()):
         x = r["td3_teach_speedup"]["naive"]
         figure = f"{x:.2f}x"
-        if x < TARGETS["naive"]:  # how far any implementation could get: the floor, handwritten
-            figure += (f" (the floor is {r['own_floor_over_naive']:.2f}x naive, handwritten "
-                       f"{r['handwritten_over_naive']:.2f}x)")
+        if x < TARGETS["naive"]:  # how far any implementation could get: the floor
+            figure += (f" (the floor is {r['own_floor_over_naive']:.2f}x naive; train_step "
+                       f"{r['train_step_over_naive']:.2f}x)")
         lines.append(line(f">= {TARGETS['naive']}x naive, {threads} thread(s), batch {batch}",
                           figure, x >= TARGETS["naive"]))
     for (threads, batch), r in sorted(rows.items()):

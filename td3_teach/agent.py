@@ -2,7 +2,9 @@
 
 ``TD3(state_dim, action_dim, max_action)``, ``agent.select_action(state)``,
 ``agent.train(replay_buffer, iterations, ...)``, ``agent.save(path)`` / ``agent.load(path)``.
-The update itself lives in ``td3_teach.update``, one function per step.
+The update itself lives in ``td3_teach.update``, one function per step (``train_step``); on a
+CPU ``train`` runs the same update with hand-derived gradients (``td3_teach.fast_update``, proven
+equal to ``train_step`` by its tests) where it applies.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from .atomic import atomic_save
 from .config import TD3Config
 from .device import pick_device
 from .errors import CheckpointError, InputError
+from .fast_update import for_agent as fast_update_for
 from .networks import Actor, Critic, make_target
 from .onednn import attach as attach_onednn
 from .replay_buffer import Batch, ReplayBuffer
@@ -96,12 +99,16 @@ class TD3:
                      noise_clip=noise_clip, policy_freq=policy_freq)
         cfg = replace(self.config, **{k: v for k, v in given.items() if v is not None})
         losses: dict[str, torch.Tensor] = {}
+        fast = fast_update_for(self, cfg)  # None: train_step (fast_update.why_not says why)
         for _ in range(int(iterations)):
             self.total_it += 1
             batch = step04_sample_batch(replay_buffer, cfg.batch_size)                  # Step 4
             if batch.s.device != self.device:  # a buffer made for another device
                 batch = Batch(*(t.to(self.device) for t in batch))
-            losses.update(train_step(self, batch, self.total_it, cfg))                  # Steps 5-15
+            if fast is None:
+                losses.update(train_step(self, batch, self.total_it, cfg))              # Steps 5-15
+            else:  # the same steps with hand-derived gradients (fast_update.py; equal, tested)
+                losses.update(fast.step(batch, self.total_it, cfg))                     # Steps 5-15
         return {k: float(v) for k, v in losses.items()}
 
     # ----------------------------------------------------------------------------- save / load

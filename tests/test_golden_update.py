@@ -1,5 +1,8 @@
 """The golden test: td3_teach's whole update against the paper's Algorithm 1, written here.
 
+Both of the package's updates: ``update.train_step`` and, where ``TD3.train`` takes it on a CPU,
+the hand-derived ``fast_update`` (each test runs once with each).
+
 With fixed seeds, weights and buffer, ``agent.train(buffer, 2)`` must leave the actor, the
 critic and both targets equal (atol 1e-6) to a plain-torch reference that follows Algorithm 1
 of Fujimoto, van Hoof, Meger (ICML 2018) line by line. The reference imports nothing from
@@ -13,25 +16,31 @@ convention), so with d = 2 the second of two iterations is the delayed one.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
 import td3_teach.update
-from td3_teach import TD3, TD3Config
+from td3_teach import TD3, TD3Config, fast_update
 from td3_teach.replay_buffer import ReplayBuffer
 
 S, A, N = 26, 6, 1000  # HalfCheetah-sized, N transitions in the buffer
 NETS = ("actor", "critic", "actor_target", "critic_target")
 
 
-@pytest.fixture(autouse=True)
-def torch_matmul(monkeypatch):
-    """Both sides multiply with torch's own matmul: this test is about the algorithm, to 1e-6.
+@pytest.fixture(autouse=True, params=["taught", "fast"])
+def update(request, monkeypatch) -> str:
+    """Every test runs twice: ``TD3.train`` with ``update.train_step`` (``TD3_TEACH_UPDATE=taught``)
+    and with the hand-derived ``fast_update`` it takes on a CPU where that applies (``auto``).
+    Both sides multiply with torch's own matmul: this test is about the algorithm, to 1e-6.
     (oneDNN's products, which ``TD3`` uses on some CPUs, differ in the last bits; tests/test_onednn.py
     compares the two.)"""
     monkeypatch.setenv("TD3_TEACH_MATMUL", "torch")
+    monkeypatch.setenv(fast_update.ENV, "taught" if request.param == "taught" else "auto")
+    return request.param
 
 
 # ------------------------------------------------------------------------------------ reference
@@ -126,6 +135,8 @@ def run_both(config: TD3Config, max_action: float = 1.0, iterations: int = 2, **
     agent.train(buf, iterations)
     torch.manual_seed(123)
     expected = algorithm_1(weights, data, iterations, max_action, **ref_kwargs)
+    ran_fast = getattr(agent, "_fast_update", None) is not None
+    assert ran_fast == (os.environ[fast_update.ENV] == "auto" and config.twin_critics and config.target_noise)
     return agent, weights, expected
 
 
@@ -201,9 +212,11 @@ MUTANTS = {
 REAL = {name: getattr(td3_teach.update, name) for name in MUTANTS}
 
 
+@pytest.mark.parametrize("update", ["taught"], indirect=True)  # the steps of train_step
 @pytest.mark.parametrize("name", MUTANTS)
-def test_golden_catches_a_mutated_step(name, monkeypatch):
-    """The comparison has teeth: each lecture-style mistake, put into the package, is caught."""
+def test_golden_catches_a_mutated_step(name, monkeypatch, update):
+    """The comparison has teeth: each lecture-style mistake, put into the package, is caught.
+    (tests/test_fast_update.py puts wrong gradients into the fast update.)"""
     monkeypatch.setattr(td3_teach.update, name, MUTANTS[name])
     agent, weights, expected = run_both(TD3Config(), max_action=2.0)
     with pytest.raises(AssertionError):

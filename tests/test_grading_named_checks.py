@@ -97,7 +97,16 @@ class MyTD3:
             update.train_step(self, update.step04_sample_batch(replay_buffer, batch_size),
                               self.total_it, cfg)
 """
-WRAPPERS = {"delegates_to_td3": DELEGATES, "calls_train_step": CALLS_TRAIN_STEP}
+# the same, with the package's hand-derived update (what TD3.train runs on a CPU) instead, and
+# nothing else of the package's update (its own step 4)
+CALLS_FAST_UPDATE = CALLS_TRAIN_STEP.replace(
+    "from td3_teach import update", "from td3_teach import fast_update, update").replace(
+    """            update.train_step(self, update.step04_sample_batch(replay_buffer, batch_size),
+                              self.total_it, cfg)""",
+    """            fast_update.FastUpdate(self).step(replay_buffer.sample(batch_size), self.total_it, cfg)""")
+assert CALLS_FAST_UPDATE.count("fast_update") == 2 and "update." not in CALLS_FAST_UPDATE.replace("fast_update.", "")
+WRAPPERS = {"delegates_to_td3": DELEGATES, "calls_train_step": CALLS_TRAIN_STEP,
+            "calls_fast_update": CALLS_FAST_UPDATE}
 
 
 def test_the_bug_hunts_listing_replaced_by_a_wrapper_around_td3_earns_nothing(tmp_path):

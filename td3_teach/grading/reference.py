@@ -19,11 +19,12 @@ threads started meanwhile) looks at every Python frame that starts:
   (``polyak_update`` for steps 14-15, ``frozen`` for 13), plus ``HELPERS``
   (``networks.make_target`` for steps 2-3: the exercise builds the target itself);
 * for the named checks (``agent``, ``bug_hunt``: the learner's whole TD3 class) the work is
-  ``td3_teach.TD3``'s methods, ``update.train_step`` and what they reach in ``td3_teach.agent``
-  and ``td3_teach.update`` (every step function): a class that keeps a ``TD3`` inside and hands
-  its calls on, or calls ``train_step`` itself, runs them while its ``train`` runs, whatever
-  wraps them. The package's networks do not count there (notebook 16 builds the agent from
-  them);
+  ``td3_teach.TD3``'s methods, ``update.train_step`` and what they reach in ``td3_teach.agent``,
+  ``td3_teach.update`` (every step function) and ``td3_teach.fast_update`` (the hand-derived
+  update ``TD3.train`` runs on a CPU, its class's methods too): a class that keeps a ``TD3``
+  inside and hands its calls on, or calls ``train_step`` or the fast update itself, runs them
+  while its ``train`` runs, whatever wraps them. The package's networks do not count there
+  (notebook 16 builds the agent from them);
 * such a frame is reference use unless its nearest caller that is not torch, numpy or the
   standard library is the check's own code (by code-object identity, taken before learner code
   ran), and not the helper through which checks call learner code (``call_learner``).
@@ -51,7 +52,7 @@ HELPERS: dict[int | str, tuple[str, ...]] = {
 NAMED: dict[str, str] = {"agent": "agent.TD3", "bug_hunt": "agent.TD3"}
 # for those, the package's code that counts is its agent and its update: a learner's own TD3 may
 # build the package's networks (notebook 16 imports Actor and Critic) and pick its device
-NAMED_MODULES = ("td3_teach.agent", "td3_teach.update")
+NAMED_MODULES = ("td3_teach.agent", "td3_teach.update", "td3_teach.fast_update")
 _PACKAGE = str(Path(__file__).resolve().parents[1])  # td3_teach/
 LIBRARY_ROOTS = tuple(str(Path(p).resolve()) for p in {sys.prefix, sys.base_prefix}
                       if p) + ("<frozen ",)
@@ -133,7 +134,9 @@ class ReferenceCode:
                 self.names[code] = f"{f.__module__.removeprefix('td3_teach.')}.{f.__qualname__}"
                 for n in code.co_names:
                     g = f.__globals__.get(n)
-                    if isinstance(g, types.FunctionType) and g.__module__.startswith("td3_teach") \
+                    if named and isinstance(g, type) and g.__module__ in NAMED_MODULES:
+                        todo.extend(_functions_of(g))  # fast_update.FastUpdate, which TD3.train makes
+                    elif isinstance(g, types.FunctionType) and g.__module__.startswith("td3_teach") \
                             and not g.__module__.startswith("td3_teach.checks"):
                         todo.append(g)
         # clones are matched by what they do, but not a comprehension's or a lambda's code: a
