@@ -20,9 +20,10 @@ actor step; ``tests/test_golden_update.py`` checks both against Algorithm 1 writ
 
 When it runs (``why_not`` says why not): on a CPU, for ``TD3``'s own ``Actor`` and ``Critic``
 (exactly those classes), float32, TD3 itself (twin critics and target-policy noise on: the
-ablations' variants without them take ``train_step``), and torch's own matrix multiply (where
-``onednn.py`` switches the layers to oneDNN, ``train_step`` keeps that faster library). Everything
-else, GPUs included, takes ``train_step``. ``TD3_TEACH_UPDATE=taught`` in the environment makes
+ablations' variants without them take ``train_step``), and modules whose calls nobody watches:
+where ``onednn.py`` switches the layers to oneDNN, ``train_step`` keeps that faster library, and
+a forward hook or a replaced ``forward`` (a check's spy, your own instrument) sees the calls it
+expects. Everything else, GPUs included, takes ``train_step``. ``TD3_TEACH_UPDATE=taught`` in the environment makes
 ``TD3.train`` always take ``train_step`` (``auto``, the default, takes this one where it applies).
 The two are equal to float rounding, not bit for bit, and training is chaotic: to retrain a
 committed run exactly, use the update it was trained with (``benchmarks/results/`` says which).
@@ -42,10 +43,10 @@ import os
 
 import torch
 from torch import nn
+from torch.nn.modules import module as _module
 
 from .config import TD3Config
 from .networks import Actor, Critic
-from .onednn import attached as onednn_attached
 from .protocols import Networks
 from .replay_buffer import Batch
 from .update import polyak_update
@@ -65,7 +66,8 @@ def mode() -> str:
 
 
 def why_not(agent: Networks, cfg: TD3Config) -> str | None:
-    """Why ``agent`` takes ``train_step`` rather than this update under ``cfg`` (None: it need not)."""
+    """Why ``agent`` takes ``train_step`` rather than this update under ``cfg`` (None: it need not).
+    Cheap (a few microseconds): ``TD3.train`` asks at every call."""
     if mode() == "taught":
         return f"{ENV}=taught"
     if not (cfg.twin_critics and cfg.target_noise):
@@ -74,12 +76,25 @@ def why_not(agent: Networks, cfg: TD3Config) -> str | None:
     if not (type(agent.actor) is type(agent.actor_target) is Actor
             and type(agent.critic) is type(agent.critic_target) is Critic):
         return "networks other than td3_teach.networks.Actor and Critic"
-    params = [p for net in nets for p in net.parameters()]
-    if any(p.device.type != "cpu" or p.dtype != torch.float32 for p in params):
+    # (.to() and .double() move or convert a whole network: its first weight tells)
+    if any(w.device.type != "cpu" or w.dtype != torch.float32 for w in (n.layer_1.weight for n in nets)):
         return "not float32 on a CPU"
-    if any(onednn_attached(net) for net in nets):
-        return "the layers multiply with oneDNN (onednn.py)"
+    if _global_hooks() or any(_watched(m) for net in nets for m in (net, *net.children())):
+        return "a network's forward is replaced or hooked (onednn.py's layers, a spy, a hook)"
     return None
+
+
+def _global_hooks() -> bool:
+    """Whether a hook is registered for every module's calls (``register_module_forward_hook``...)."""
+    return bool(_module._global_forward_hooks or _module._global_forward_pre_hooks
+                or _module._global_backward_hooks or _module._global_backward_pre_hooks)
+
+
+def _watched(module: nn.Module) -> bool:
+    """Whether calling ``module`` would run more than its class's ``forward``: a forward set on the
+    instance (``onednn.attach``, a check's spy) or a hook of its own."""
+    return ("forward" in vars(module) or bool(module._forward_hooks or module._forward_pre_hooks
+                                              or module._backward_hooks or module._backward_pre_hooks))
 
 
 def _linear(x: torch.Tensor, layer: nn.Linear) -> torch.Tensor:

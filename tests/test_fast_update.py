@@ -6,13 +6,14 @@ And ``TD3.train`` takes it only where it applies."""
 
 from __future__ import annotations
 
+import types
 from dataclasses import replace
 
 import numpy as np
 import pytest
 import torch
 
-from td3_teach import TD3, ReplayBuffer, fast_update
+from td3_teach import TD3, ReplayBuffer, fast_update, onednn
 from td3_teach.config import TD3Config
 from td3_teach.errors import InputError
 from td3_teach.networks import Actor
@@ -164,24 +165,43 @@ class MyActor(Actor):
     ("no_noise", "an ablation"),
     ("own_actor", "networks other than"),
     ("float64", "not float32 on a CPU"),
-    ("onednn", "oneDNN"),
+    ("onednn", "replaced or hooked"),
+    ("spy", "replaced or hooked"),
+    ("hook", "replaced or hooked"),
+    ("global_hook", "replaced or hooked"),
 ])
 def test_train_step_runs_where_the_fast_update_does_not_apply(monkeypatch, case, reason):
     cfg = {"no_twin": TD3Config(twin_critics=False), "no_noise": TD3Config(target_noise=False)}.get(case)
     torch.manual_seed(0)
     agent = make_agent(S, A, MAX_ACTION, config=cfg, device="cpu",
                        actor_cls=MyActor if case == "own_actor" else None)
+    assert (fast_update.why_not(agent, agent.config) is None) == (case in ("taught", "onednn", "spy", "hook",
+                                                                          "global_hook", "float64"))
+    handle = None
     if case == "taught":
         monkeypatch.setenv(fast_update.ENV, " Taught ")
     elif case == "float64":
         for net in NETWORKS:
             getattr(agent, net).double()
-    elif case == "onednn":
-        monkeypatch.setattr(fast_update, "onednn_attached", lambda net: True)
-    assert reason in fast_update.why_not(agent, agent.config)
-    monkeypatch.setattr(fast_update.FastUpdate, "step", lambda *a: pytest.fail("the fast update ran"))
-    if case != "float64":  # (the float32 buffer would not fit a float64 network)
-        agent.train(filled_buffer(300), 2, batch_size=16)
+    elif case == "onednn":  # what onednn.attach does to each nn.Linear where it switches
+        layer = agent.critic.layer_2
+        monkeypatch.setattr(layer, "forward", types.MethodType(onednn._forward, layer), raising=False)
+    elif case == "spy":  # what the whole-agent check does to watch step 7
+        original = agent.critic_target.forward
+        monkeypatch.setattr(agent.critic_target, "forward", lambda *a: original(*a), raising=False)
+    elif case == "hook":
+        handle = agent.actor.layer_1.register_forward_hook(lambda m, i, o: None)
+    elif case == "global_hook":
+        handle = torch.nn.modules.module.register_module_forward_hook(lambda m, i, o: None)
+    try:
+        assert reason in fast_update.why_not(agent, agent.config)
+        monkeypatch.setattr(fast_update.FastUpdate, "step", lambda *a: pytest.fail("the fast update ran"))
+        if case != "float64":  # (the float32 buffer would not fit a float64 network)
+            agent.train(filled_buffer(300), 2, batch_size=16)
+    finally:
+        if handle is not None:
+            handle.remove()
+    assert fast_update.why_not(agent, agent.config) is None or case not in ("hook", "global_hook")
 
 
 def test_the_package_agent_takes_the_fast_update_and_keeps_it():
