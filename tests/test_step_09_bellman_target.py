@@ -52,6 +52,7 @@ def test_step09_y_is_computed_without_graph_in_train_step(monkeypatch):
         return real(q1, q2, y)
 
     monkeypatch.setattr(td3_teach.update, "step11_critic_loss", spy)
+    monkeypatch.setenv("TD3_TEACH_UPDATE", "taught")  # TD3.train with train_step, not fast_update
     rng = np.random.default_rng(0)
     buf = ReplayBuffer(S, A, max_size=64, device="cpu")
     for _ in range(64):
