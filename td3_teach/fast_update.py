@@ -8,10 +8,11 @@ buffers kept from one iteration to the next. No graph is built and no module is 
 optimisers are the agent's own: they read ``.grad`` as after ``backward()``. Polyak averaging
 (steps 14-15) is ``update.polyak_update``, as in ``train_step``.
 
-Why it exists: on a laptop CPU the framework's bookkeeping around the small products is a tenth
-of the update. Without it the update runs 1.07x-1.21x as fast (``benchmarks/throughput.py``,
-columns ``td3_teach`` and ``train_step``; ``benchmarks/results/speed.md``). Nothing a learner
-writes or reads in the notebooks is here, and learners' own agents never run it.
+Why it exists: on a CPU the framework's bookkeeping around the small products is a few per cent
+to a tenth of the update. Without it the update ran 1.04x-1.13x as fast on this project's 2-core
+AMD EPYC (batch 100 and 256, 1 and 2 threads; ``benchmarks/throughput.py``, columns
+``td3_teach`` and ``train_step``; ``benchmarks/results/speed.md``). Nothing a learner writes or
+reads in the notebooks is here, and learners' own agents never run it.
 
 Why it can be trusted: ``tests/test_fast_update.py`` runs it beside ``train_step`` on the same
 batches and noise and finds the same gradients (every iteration) and the same parameters,

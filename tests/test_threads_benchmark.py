@@ -56,3 +56,12 @@ def test_threads_benchmark_says_not_met_where_the_default_is_slower_than_one_thr
     assert verdicts == {"quiet": "met", "busy core": "NOT met", "two runs": "met"}
     assert any("0.60x 1 thread" in line for line in lines)
     assert len([line for line in lines if line.startswith(threads.DEFAULT)]) == 1
+
+
+def test_threads_benchmark_verdict_reads_the_back_to_back_ratios(threads):
+    """The medians say 0.90x, the back-to-back pairs 1.00x (drift between repeats): the pairs decide."""
+    result = fake_result(threads, {"quiet": 90.0, "busy core": 100.0, "two runs": 100.0})
+    result["default_over_1_thread"] = {"quiet": 1.0, "busy core": 0.9, "two runs": 1.0}
+    lines = [line for line in threads.report(result) if line.startswith("target:")]
+    assert lines[0].endswith("quiet: 1.00x 1 thread: met"), lines
+    assert lines[1].endswith("busy core: 0.90x 1 thread: NOT met"), lines
