@@ -149,10 +149,32 @@ def test_packaging_throughput_benchmark_quick_json_prints_its_keys():
     assert {(r["threads"], r["batch_size"]) for r in out["throughput"]} == \
         {(1, 100), (1, 256), (2, 100), (2, 256)}
     for row in out["throughput"]:
-        assert {"td3_teach", "naive", "matmul_floor"} <= set(row["iterations_per_s"])
+        assert {"td3_teach", "naive", "train_step", "matmul_floor"} <= set(row["iterations_per_s"])
         assert all(v > 0 for v in row["iterations_per_s"].values())
         assert "naive" in row["td3_teach_speedup"] and row["matmul_floor_over_td3_teach"] > 0
+    assert out["setup"]["td3_teach_update"].split()[0] in ("fast_update", "train_step")
     mem = out["replay_buffer_bytes_1M"]
     assert mem["raw_float32"] == 1_000_000 * (2 * 26 + 6 + 2) * 4
     assert mem["td3_teach"] <= 1.1 * mem["raw_float32"]
     assert mem["naive"] > mem["raw_float32"]
+
+
+def test_packaging_throughput_target_line_never_prints_a_miss_as_the_target():
+    """1.4969x naive is a miss: printed 1.496x, not 1.50x; 1.5001x is met and printed 1.50x."""
+    code = """if True:
+        import sys; sys.path.insert(0, "benchmarks")
+        import throughput
+        def row(threads, x):
+            return {"threads": threads, "batch_size": 100, "td3_teach_speedup": {"naive": x},
+                    "own_floor_over_naive": 2.0, "train_step_over_naive": 1.3,
+                    "own_floor_over_td3_teach": 1.2}
+        res = {"throughput": [row(1, 1.4969), row(2, 1.5001)], "setup": {"td3_teach_matmul": "torch"},
+               "replay_buffer_bytes_1M": {"td3_teach": 1, "raw_float32": 1}}
+        print("\\n".join(throughput.target_lines(res)))
+    """
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert res.returncode == 0, res.stderr
+    lines = [line for line in res.stdout.splitlines() if "naive, " in line]
+    assert lines[0].startswith("target: >= 1.5x naive, 1 thread(s), batch 100: 1.496x (")
+    assert lines[0].endswith("NOT met")
+    assert lines[1] == "target: >= 1.5x naive, 2 thread(s), batch 100: 1.50x: met"
