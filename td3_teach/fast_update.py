@@ -20,8 +20,9 @@ targets, optimiser states and losses (to float rounding, 1e-6), with and without
 actor step; ``tests/test_golden_update.py`` checks both against Algorithm 1 written out plainly.
 
 When it runs (``why_not`` says why not): on a CPU, for ``TD3``'s own ``Actor`` and ``Critic``
-(exactly those classes), float32, TD3 itself (twin critics and target-policy noise on: the
-ablations' variants without them take ``train_step``), and modules whose calls nobody watches:
+(exactly those classes), float32, every parameter trainable, TD3 itself (twin critics and
+target-policy noise on: the ablations' variants without them take ``train_step``), and modules
+whose calls nobody watches:
 where ``onednn.py`` switches the layers to oneDNN, ``train_step`` keeps that faster library, and
 a forward hook or a replaced ``forward`` (a check's spy, your own instrument) sees the calls it
 expects. Everything else, GPUs included, takes ``train_step``. ``TD3_TEACH_UPDATE=taught`` in the environment makes
@@ -80,6 +81,8 @@ def why_not(agent: Networks, cfg: TD3Config) -> str | None:
     # (.to() and .double() move or convert a whole network: its first weight tells)
     if any(w.device.type != "cpu" or w.dtype != torch.float32 for w in (n.layer_1.weight for n in nets)):
         return "not float32 on a CPU"
+    if not all(p.requires_grad for net in (agent.actor, agent.critic) for p in net.parameters()):
+        return "a frozen parameter (requires_grad=False: train_step leaves it, this would train it)"
     if _global_hooks() or any(_watched(m) for net in nets for m in (net, *net.children())):
         return "a network's forward is replaced or hooked (onednn.py's layers, a spy, a hook)"
     return None

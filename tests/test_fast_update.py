@@ -165,6 +165,7 @@ class MyActor(Actor):
     ("no_noise", "an ablation"),
     ("own_actor", "networks other than"),
     ("float64", "not float32 on a CPU"),
+    ("frozen", "a frozen parameter"),
     ("onednn", "replaced or hooked"),
     ("spy", "replaced or hooked"),
     ("hook", "replaced or hooked"),
@@ -176,13 +177,15 @@ def test_train_step_runs_where_the_fast_update_does_not_apply(monkeypatch, case,
     agent = make_agent(S, A, MAX_ACTION, config=cfg, device="cpu",
                        actor_cls=MyActor if case == "own_actor" else None)
     assert (fast_update.why_not(agent, agent.config) is None) == (case in ("taught", "onednn", "spy", "hook",
-                                                                          "global_hook", "float64"))
+                                                                          "global_hook", "float64", "frozen"))
     handle = None
     if case == "taught":
         monkeypatch.setenv(fast_update.ENV, " Taught ")
     elif case == "float64":
         for net in NETWORKS:
             getattr(agent, net).double()
+    elif case == "frozen":  # train_step gives it no gradient, so Adam leaves it as it is
+        agent.actor.layer_1.bias.requires_grad_(False)
     elif case == "onednn":  # what onednn.attach does to each nn.Linear where it switches
         layer = agent.critic.layer_2
         monkeypatch.setattr(layer, "forward", types.MethodType(onednn._forward, layer), raising=False)
@@ -196,8 +199,10 @@ def test_train_step_runs_where_the_fast_update_does_not_apply(monkeypatch, case,
     try:
         assert reason in fast_update.why_not(agent, agent.config)
         monkeypatch.setattr(fast_update.FastUpdate, "step", lambda *a: pytest.fail("the fast update ran"))
+        frozen = agent.actor.layer_1.bias.detach().clone()
         if case != "float64":  # (the float32 buffer would not fit a float64 network)
             agent.train(filled_buffer(300), 2, batch_size=16)
+        assert case != "frozen" or torch.equal(agent.actor.layer_1.bias, frozen)
     finally:
         if handle is not None:
             handle.remove()
