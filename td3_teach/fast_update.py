@@ -41,13 +41,12 @@ Gradients (B = batch, h = a ReLU's output, ``*`` elementwise; the MSE's derivati
 
 from __future__ import annotations
 
-import os
-
 import torch
 from torch import nn
 from torch.nn.modules import module as _module
 
 from .config import TD3Config
+from .errors import env_choice
 from .networks import Actor, Critic
 from .protocols import Networks
 from .replay_buffer import Batch
@@ -59,12 +58,7 @@ MODES = ("auto", "taught")
 
 def mode() -> str:
     """The user's choice in ``TD3_TEACH_UPDATE`` (``auto`` when unset)."""
-    chosen = os.environ.get(ENV, "auto").strip().lower() or "auto"
-    if chosen not in MODES:
-        from .errors import InputError
-        raise InputError(f"{ENV}={os.environ[ENV]!r} is not one of {', '.join(MODES)}. Fix: unset "
-                         f"it (auto), or set {ENV}=taught to always run update.train_step.")
-    return chosen
+    return env_choice(ENV, MODES, f"unset it (auto), or set {ENV}=taught to always run update.train_step.")
 
 
 def why_not(agent: Networks, cfg: TD3Config) -> str | None:

@@ -33,7 +33,6 @@ on the machine only, never on timing, so a seed trains the same way on the same 
 
 from __future__ import annotations
 
-import os
 import platform
 import re
 import types
@@ -85,12 +84,8 @@ def _forward(self: nn.Linear, x: torch.Tensor) -> torch.Tensor:
 
 def mode() -> str:
     """The user's choice in ``TD3_TEACH_MATMUL`` (``auto`` when unset)."""
-    chosen = os.environ.get(ENV, "auto").strip().lower() or "auto"
-    if chosen not in MODES:
-        from .errors import InputError
-        raise InputError(f"{ENV}={os.environ[ENV]!r} is not one of {', '.join(MODES)}. Fix: unset "
-                         f"it (auto), or set {ENV}=torch to keep torch's own matrix multiply.")
-    return chosen
+    from .errors import env_choice
+    return env_choice(ENV, MODES, f"unset it (auto), or set {ENV}=torch to keep torch's own matrix multiply.")
 
 
 CPUINFO_FIELDS = {"vendor_id": "vendor", "cpu family": "family", "model": "model", "model name": "name"}
