@@ -22,6 +22,7 @@ from .config import TD3Config
 from .device import pick_device
 from .errors import CheckpointError, InputError
 from .fast_update import for_agent as fast_update_for
+from .fast_update import mode as fast_update_mode
 from .networks import Actor, Critic, make_target
 from .onednn import attach as attach_onednn
 from .replay_buffer import Batch, ReplayBuffer
@@ -64,6 +65,7 @@ class TD3:
         if self.device.type == "cpu":  # the same products, by a faster library where it is one
             attach_onednn(self.actor, self.actor_target, self.critic, self.critic_target)
         self.total_it = 0  # training iterations so far; the delay counts these
+        fast_update_mode()  # a wrong TD3_TEACH_UPDATE says so now, not after the warm-up
 
     # ----------------------------------------------------------------------------- acting
     def select_action(self, state) -> np.ndarray:

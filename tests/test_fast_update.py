@@ -220,11 +220,9 @@ def test_the_package_agent_takes_the_fast_update_and_keeps_it():
     assert second is not first and second.serves(agent) and not first.serves(agent)
 
 
-def test_a_wrong_setting_is_one_line():
-    import os
-    os.environ[fast_update.ENV] = "fastest"
-    try:
-        with pytest.raises(InputError, match="TD3_TEACH_UPDATE='fastest' is not one of auto, taught"):
-            fast_update.mode()
-    finally:
-        del os.environ[fast_update.ENV]
+def test_a_wrong_setting_is_one_line_when_the_agent_is_made(monkeypatch):
+    monkeypatch.setenv(fast_update.ENV, "fastest")
+    with pytest.raises(InputError, match="TD3_TEACH_UPDATE='fastest' is not one of auto, taught"):
+        fast_update.mode()
+    with pytest.raises(InputError, match="TD3_TEACH_UPDATE"):  # not only after the warm-up
+        TD3(S, A, MAX_ACTION, device="cpu")
