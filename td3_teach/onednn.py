@@ -9,8 +9,9 @@ processors; on an AMD processor that has AVX-512 (Zen 4, Zen 5) it runs its AVX2
 Zen 5 at half the speed. oneDNN, which torch also ships (``torch.ops.mkldnn``), uses AVX-512
 there. Measured on this project's 2-core AMD EPYC (Zen 5), one thread, ``(256, 400) @
 (400, 300)``: MKL 650 us (95 GFLOP/s), oneDNN 300 us (205 GFLOP/s); the whole TD3 update at
-batch 256 ran 1.6x faster (``benchmarks/results/speed.md``). The product is the same up to float rounding (about 1e-6 of
-its size: ``tests/test_onednn.py`` compares forward, backward and whole updates).
+batch 256 ran 1.6x faster (``benchmarks/results/speed.md``). The product is the same up to float
+rounding (about 1e-6 of its size: ``tests/test_onednn.py`` compares forward, backward and whole
+updates).
 Zen 4 (CPU family 25) also has AVX-512, but runs each 512-bit operation as two 256-bit halves:
 there oneDNN's product gains only about 10 % over MKL's AVX2 one (106 against 95 GFLOP/s on
 this project's 2-core EPYC, family 25 model 17), less than the Python cost of routing each layer
