@@ -12,6 +12,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
+from torch.optim.optimizer import register_optimizer_step_pre_hook
 
 from td3_teach import TD3, ReplayBuffer, fast_update, onednn
 from td3_teach.config import TD3Config
@@ -226,3 +227,44 @@ def test_a_wrong_setting_is_one_line_when_the_agent_is_made(monkeypatch):
         fast_update.mode()
     with pytest.raises(InputError, match="TD3_TEACH_UPDATE"):  # not only after the warm-up
         TD3(S, A, MAX_ACTION, device="cpu")
+
+
+@pytest.mark.parametrize("case", ["plain", "hook", "global_hook", "wrapped_step", "other_optimizer"])
+def test_adam_steps_skip_only_bookkeeping_nobody_needs(monkeypatch, case):
+    """_adam_step runs torch's functional Adam on the agent's own Adam (the same states as
+    ``opt.step()``), and ``opt.step()`` wherever its bookkeeping serves someone."""
+    torch.manual_seed(0)
+    start = torch.randn(5, 3)
+    make = ((lambda p: torch.optim.SGD([p], lr=0.1)) if case == "other_optimizer"
+            else (lambda p: torch.optim.Adam([p], lr=0.1, fused=True)))
+    opt_ref, opt_fast = (make(torch.nn.Parameter(start.clone())) for _ in range(2))
+    functional = []
+    real_adam = fast_update.adam
+    monkeypatch.setattr(fast_update, "adam", lambda *a, **k: functional.append(1) or real_adam(*a, **k))
+    seen, handle = [], None
+    if case == "hook":
+        handle = opt_fast.register_step_post_hook(lambda *a: seen.append(1))
+    elif case == "global_hook":
+        handle = register_optimizer_step_pre_hook(
+            lambda opt, *a: seen.append(1) if opt is opt_fast else None)
+    elif case == "wrapped_step":  # what an instrument (or an old LR scheduler) does
+        real_step = opt_fast.step
+        monkeypatch.setattr(opt_fast, "step", lambda *a: seen.append(1) or real_step(*a), raising=False)
+    try:
+        for it in range(3):
+            for opt in (opt_ref, opt_fast):
+                (p,) = opt.param_groups[0]["params"]
+                p.grad = torch.full_like(p, float(it + 1)) - p.detach()
+            opt_ref.step()
+            fast_update._adam_step(opt_fast)
+    finally:
+        if handle is not None:
+            handle.remove()
+    (p_ref,), (p_fast,) = opt_ref.param_groups[0]["params"], opt_fast.param_groups[0]["params"]
+    torch.testing.assert_close(p_fast, p_ref, rtol=0, atol=1e-7)
+    if case == "plain":  # the first step sets up the state; the next two need no bookkeeping
+        assert len(functional) == 2 and seen == []
+        torch.testing.assert_close(opt_fast.state[p_fast]["exp_avg_sq"], opt_ref.state[p_ref]["exp_avg_sq"])
+        assert float(opt_fast.state[p_fast]["step"]) == 3
+    else:
+        assert functional == [] and len(seen) == (0 if case == "other_optimizer" else 3)
