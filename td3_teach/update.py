@@ -120,12 +120,15 @@ def step12_critic_update(critic_optimizer: torch.optim.Optimizer, critic_loss: t
 
 @contextmanager
 def frozen(net: nn.Module) -> Iterator[nn.Module]:
-    """Inside the block, ``net``'s weights take no gradient (the graph still flows through them)."""
+    """Inside the block, ``net``'s weights take no gradient (the graph still flows through them).
+    Afterwards each weight requires a gradient again exactly if it did before."""
+    flags = [(p, p.requires_grad) for p in net.parameters()]
     net.requires_grad_(False)
     try:
         yield net
     finally:
-        net.requires_grad_(True)
+        for p, flag in flags:
+            p.requires_grad_(flag)
 
 
 def step13_actor_update(actor: Actor, critic: Critic, actor_optimizer: torch.optim.Optimizer,

@@ -94,6 +94,14 @@ def test_step13_critic_is_unfrozen_even_when_the_update_fails():
     assert all(p.requires_grad for p in critic.parameters())
 
 
+def test_step13_leaves_a_weight_frozen_before_it_frozen():
+    """frozen() restores each weight's own flag: one frozen beforehand stays frozen."""
+    actor, critic, s = nets()
+    critic.layer_1.bias.requires_grad_(False)
+    step13_actor_update(actor, critic, torch.optim.Adam(actor.parameters(), lr=3e-4), s)
+    assert [name for name, p in critic.named_parameters() if not p.requires_grad] == ["layer_1.bias"]
+
+
 def test_step13_bug_targets_and_actor_change_only_on_delayed_iterations():
     """Lecture: targets soft-updated every iteration. Ours: the actor and all targets change on
     iterations d, 2d, ... only (the counter starts at 1); the critic changes every iteration."""
