@@ -120,14 +120,15 @@ def _adam_step(opt: torch.optim.Optimizer) -> None:
     """``opt.step()``, and for the agent's own Adam the same update without ``step()``'s per-call
     bookkeeping (hook and profiler wrappers, state set-up: about 3 % of the update at batch 100):
     torch's functional ``adam`` on the optimiser's own state, with its group's settings. Anything
-    that bookkeeping serves (another optimiser, several groups, AMSGrad, a hook, a wrapped
-    ``step``, a first step with no state yet) takes ``opt.step()``."""
+    that bookkeeping serves (another optimiser, several groups, AMSGrad, a hook, a ``step``
+    wrapped by an LR scheduler or an instrument, a first step with no state yet, a parameter
+    without a gradient) takes ``opt.step()``."""
     group = opt.param_groups[0]
     params = group["params"]
     if (type(opt) is not Adam or len(opt.param_groups) != 1 or group["amsgrad"] or "step" in vars(opt)
             or opt._optimizer_step_pre_hooks or opt._optimizer_step_post_hooks
             or _optimizer._global_optimizer_pre_hooks or _optimizer._global_optimizer_post_hooks
-            or not all(opt.state.get(p) for p in params)):
+            or not all(opt.state.get(p) and p.grad is not None for p in params)):
         opt.step()
         return
     states = [opt.state[p] for p in params]

@@ -229,7 +229,7 @@ def test_a_wrong_setting_is_one_line_when_the_agent_is_made(monkeypatch):
         TD3(S, A, MAX_ACTION, device="cpu")
 
 
-@pytest.mark.parametrize("case", ["plain", "hook", "global_hook", "wrapped_step", "other_optimizer"])
+@pytest.mark.parametrize("case", ["plain", "hook", "global_hook", "wrapped_step", "scheduler", "other_optimizer"])
 def test_adam_steps_skip_only_bookkeeping_nobody_needs(monkeypatch, case):
     """_adam_step runs torch's functional Adam on the agent's own Adam (the same states as
     ``opt.step()``), and ``opt.step()`` wherever its bookkeeping serves someone."""
@@ -247,9 +247,13 @@ def test_adam_steps_skip_only_bookkeeping_nobody_needs(monkeypatch, case):
     elif case == "global_hook":
         handle = register_optimizer_step_pre_hook(
             lambda opt, *a: seen.append(1) if opt is opt_fast else None)
-    elif case == "wrapped_step":  # what an instrument (or an old LR scheduler) does
+    elif case == "wrapped_step":  # what an instrument does
         real_step = opt_fast.step
         monkeypatch.setattr(opt_fast, "step", lambda *a: seen.append(1) or real_step(*a), raising=False)
+    elif case == "scheduler":  # it wraps opt.step to learn that the optimiser stepped
+        for opt in (opt_ref, opt_fast):
+            torch.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
+        opt_fast._opt_called = False
     try:
         for it in range(3):
             for opt in (opt_ref, opt_fast):
@@ -266,5 +270,7 @@ def test_adam_steps_skip_only_bookkeeping_nobody_needs(monkeypatch, case):
         assert len(functional) == 2 and seen == []
         torch.testing.assert_close(opt_fast.state[p_fast]["exp_avg_sq"], opt_ref.state[p_ref]["exp_avg_sq"])
         assert float(opt_fast.state[p_fast]["step"]) == 3
+    elif case == "scheduler":  # no warning that the scheduler stepped before the optimiser
+        assert functional == [] and opt_fast._opt_called
     else:
         assert functional == [] and len(seen) == (0 if case == "other_optimizer" else 3)
