@@ -24,11 +24,11 @@ actor step; ``tests/test_golden_update.py`` checks both against Algorithm 1 writ
 When it runs (``why_not`` says why not): on a CPU, for ``TD3``'s own ``Actor`` and ``Critic``
 (exactly those classes), float32, every parameter trainable, TD3 itself (twin critics and
 target-policy noise on: the ablations' variants without them take ``train_step``), and modules
-whose calls nobody watches:
-where ``onednn.py`` switches the layers to oneDNN, ``train_step`` keeps that faster library, and
-a forward hook or a replaced ``forward`` (a check's spy, your own instrument) sees the calls it
-expects. Everything else, GPUs included, takes ``train_step``. ``TD3_TEACH_UPDATE=taught`` in the environment makes
-``TD3.train`` always take ``train_step`` (``auto``, the default, takes this one where it applies).
+whose calls nobody watches: where ``onednn.py`` switches the layers to oneDNN, ``train_step``
+keeps that faster library, and a forward hook or a replaced ``forward`` (a check's spy, your own
+instrument) sees the calls it expects. Everything else, GPUs included, takes ``train_step``.
+``TD3_TEACH_UPDATE=taught`` in the environment makes ``TD3.train`` always take ``train_step``
+(``auto``, the default, takes this one where it applies).
 The two are equal to float rounding, not bit for bit, and training is chaotic: to retrain a
 committed run exactly, use the update it was trained with (``benchmarks/results/`` says which).
 
