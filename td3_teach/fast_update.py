@@ -56,6 +56,8 @@ from .protocols import Networks
 from .replay_buffer import Batch
 from .update import polyak_update
 
+_threshold_backward = torch.ops.aten.threshold_backward.grad_input  # its out= form
+
 ENV = "TD3_TEACH_UPDATE"
 MODES = ("auto", "taught")
 
@@ -111,9 +113,9 @@ def _backward_linear(g: torch.Tensor, x: torch.Tensor, layer: nn.Linear) -> None
 
 
 def _relu_backward(g: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
-    """g where the ReLU's output h was positive, 0 elsewhere, written into g: h >= 0, so its sign
-    is the ReLU's derivative (1 or 0). Overwrites h, so call it once h is no longer needed."""
-    return g.mul_(h.sign_())
+    """g where the ReLU's output h was positive, 0 elsewhere, written into g (autograd's own ReLU
+    backward, ``threshold_backward``, with g as its output: one pass, nothing allocated)."""
+    return _threshold_backward(g, h, 0.0, grad_input=g)
 
 
 def _adam_step(opt: torch.optim.Optimizer) -> None:
@@ -209,7 +211,7 @@ class FastUpdate:
         losses["actor_loss"] = _linear(h2, critic.layer_3).mean().neg()
         dh2 = _relu_backward(critic.layer_3.weight.mul(-1.0 / n).repeat(n, 1), h2)  # dq = -1/B in each row
         dh1 = _relu_backward(torch.mm(dh2, critic.layer_2.weight), h1)
-        da = torch.mm(dh1, critic.layer_1.weight[:, s.shape[1]:])
+        da = torch.mm(critic.layer_1.weight[:, s.shape[1]:].t(), dh1.t()).t()  # (B, A), as (A, B)^T: faster
         du = da.mul_(t.square_().neg_().add_(1.0)).mul_(actor.max_action)
         _backward_linear(du, g2, actor.layer_3)
         dg2 = _relu_backward(torch.mm(du, actor.layer_3.weight), g2)
