@@ -24,7 +24,11 @@ and targets every 2nd), for batch 100 and 256 and torch threads 1 and 2: the med
 repeats after a warm-up, the implementations taking turns so that background load hits all alike.
 Memory is the replay buffer's bytes for 1,000,000 transitions against their raw float32 size.
 
-The last lines print each speed and memory target of issue 18 with its measured figure.
+A second table takes one td3_teach iteration apart with torch.profiler (``profile_update``):
+the matrix products, Adam, Polyak, sampling, the other tensor operations, and the time between
+them (Python, dispatch). The last lines print each speed and memory target of issue 18 with its
+measured figure; where one is missed, why: what 1.5x naive allows an iteration, what the
+products alone take, and what td3_teach's other work takes.
 With ``--whole-loop`` (and Stable-Baselines3 installed) it also times whole training runs:
 ``td3_teach.trainer.train`` (what ``td3-teach train`` runs) and SB3's ``TD3.learn`` on
 HalfCheetahBulletEnv-v0, 30,000 steps with 5,000 random warm-up steps, the same settings and
@@ -366,6 +370,49 @@ def naive_buffer_bytes(sample: int) -> int:
 
 FLOORS = ("matmul_floor", "onednn_floor")
 
+# ----------------------------------------------------------------------------------------------
+# The profile: where one of td3_teach's iterations spends its time
+# ----------------------------------------------------------------------------------------------
+# Each operator torch.profiler records at the top level (not inside another operator) goes to
+# one of these parts by its name; "between ops" is the iteration's time under the profiler that
+# no operator took: Python, and handing each call to torch.
+PROFILE_PARTS = {
+    "products": ("aten::addmm", "aten::mm", "aten::bmm", "aten::matmul", "aten::linear",
+                 "mkldnn::_linear_pointwise"),
+    "Adam": ("aten::_fused_adam_", "aten::_foreach_add_"),  # the kernel, and its step counts
+    "Polyak": ("aten::lerp_", "aten::_foreach_lerp_"),
+    "sampling": ("aten::randint", "aten::index_select"),
+}
+PROFILE_COLUMNS = (*PROFILE_PARTS, "other ops", "between ops")
+
+
+PROFILE_SECONDS = 0.5  # of profiled iterations per row, after as many unprofiled
+
+
+def profile_update(train, threads: int, batch: int, iterations: int) -> dict[str, float]:
+    """td3_teach's iteration taken apart by torch.profiler: ms per iteration in each part of
+    ``PROFILE_COLUMNS``, their sum (``total``, under the profiler, which slows each call a
+    little) and the same iterations' time without it (``unprofiled``)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    torch.set_num_threads(threads)
+    train(max(2, iterations // 10), batch)  # warm
+    t0 = time.perf_counter()
+    train(iterations, batch)
+    unprofiled = time.perf_counter() - t0
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        t0 = time.perf_counter()
+        train(iterations, batch)
+        total = time.perf_counter() - t0
+    part_of = {name: part for part, names in PROFILE_PARTS.items() for name in names}
+    us = dict.fromkeys(PROFILE_COLUMNS, 0.0)
+    for event in prof.events():
+        if event.cpu_parent is None:
+            us[part_of.get(event.name, "other ops")] += event.cpu_time_total
+    us["between ops"] = max(0.0, total * 1e6 - sum(us.values()))
+    per_it = {k: v / 1e3 / iterations for k, v in us.items()}
+    return {**per_it, "total": total * 1e3 / iterations, "unprofiled": unprofiled * 1e3 / iterations}
+
 
 def td3_teach_update() -> str:
     """Which update ``TD3.train`` runs here for the benchmark's agent, and why."""
@@ -400,6 +447,8 @@ def run(quick: bool) -> dict:
             rates = iterations_per_second(learners, threads, batch, warmup, repeats, seconds,
                                           min_iters)
             ours = rates["td3_teach"]
+            profiled = max(min_iters, round(PROFILE_SECONDS * statistics.median(ours))) if not quick else 3
+            profile = profile_update(learners["td3_teach"], threads, batch, profiled)
             # A ratio is the median of per-repeat ratios: the two runs it compares were
             # back to back, so load that comes and goes mostly cancels out.
             paired = lambda a, b: statistics.median(x / y for x, y in zip(a, b))  # noqa: E731
@@ -413,6 +462,7 @@ def run(quick: bool) -> dict:
                 "matmul_floor_over_naive": paired(rates["matmul_floor"], rates["naive"]),
                 "own_floor_over_naive": paired(rates[own_floor()], rates["naive"]),
                 "train_step_over_naive": paired(rates["train_step"], rates["naive"]),
+                "td3_teach_profile_ms": profile,
             })
 
     raw = TRANSITIONS_1M * (2 * STATE_DIM + ACTION_DIM + 2) * 4  # s, s', a, r, terminated
@@ -438,6 +488,16 @@ def run(quick: bool) -> dict:
             "naive_scaled_from": mem_sample,
         },
     }
+
+
+def ms(row: dict, name: str) -> float:
+    """ms per iteration of ``name`` in a throughput row."""
+    return 1e3 / row["iterations_per_s"][name]
+
+
+def budget_ms(row: dict) -> float:
+    """The most ms per iteration td3_teach may take to be TARGETS["naive"] times naive's speed."""
+    return ms(row, "naive") / TARGETS["naive"]
 
 
 def print_table(res: dict) -> None:
@@ -478,6 +538,21 @@ def print_table(res: dict) -> None:
           f"{setup['cpu_capability']}; td3_teach/onednn.py says when)"
           + ("; onednn_floor = the same multiplies by oneDNN, td3_teach's own floor here"
              if "onednn_floor" in names else ""))
+    print()
+    print("Where td3_teach's iteration goes (ms per iteration; torch.profiler, each operator "
+          "the profiler saw at the top level, by name)")
+    print(f"{'threads':>7} {'batch':>5} " + " ".join(f"{c:>11}" for c in PROFILE_COLUMNS)
+          + f" {'total':>8} {'unprofiled':>11} {'floor':>7} {'1.5x naive allows':>18}")
+    for row in res["throughput"]:
+        prof = row["td3_teach_profile_ms"]
+        print(f"{row['threads']:>7} {row['batch_size']:>5} "
+              + " ".join(f"{prof[c]:>11.2f}" for c in PROFILE_COLUMNS)
+              + f" {prof['total']:>8.2f} {prof['unprofiled']:>11.2f} {ms(row, own_floor()):>7.2f}"
+              + f" {budget_ms(row):>18.2f}")
+    print("products = addmm/mm; Adam = the fused kernel and its step counts; Polyak = lerp_; "
+          "sampling = randint and index_select;\nbetween ops = Python and handing each call to "
+          "torch (and the profiler's own cost: total - unprofiled); floor = the products alone, "
+          "outside the loop;\n1.5x naive allows = naive's ms per iteration / 1.5")
     mem = res["replay_buffer_bytes_1M"]
     mib = lambda b: f"{b / 2**20:8.1f} MiB"  # noqa: E731
     print()
@@ -574,9 +649,18 @@ def target_lines(res: dict) -> list[str]:
         figure = f"{x:.2f}x"
         if x < TARGETS["naive"] <= round(x, 2):  # just below: never print a miss as "1.50x"
             figure = f"{math.floor(x * 1000) / 1000:.3f}x"
-        if x < TARGETS["naive"]:  # how far any implementation could get: the floor
+        if x < TARGETS["naive"]:  # how far any implementation could get, and where the time goes
             figure += (f" (the floor is {r['own_floor_over_naive']:.2f}x naive; train_step "
                        f"{r['train_step_over_naive']:.2f}x)")
+            if "td3_teach_profile_ms" in r:
+                prof = r["td3_teach_profile_ms"]
+                left = budget_ms(r) - ms(r, own_floor())
+                figure += (f" [why: {TARGETS['naive']}x allows {budget_ms(r):.2f} ms an iteration; "
+                           f"the products alone take {ms(r, own_floor()):.2f} (the floor), which "
+                           + (f"leaves {left:.2f} for the rest" if left > 0 else "is already over")
+                           + f"; td3_teach's rest takes {prof['total'] - prof['products']:.2f} "
+                           f"(its products {prof['products']:.2f} of {prof['total']:.2f} ms "
+                           "under the profiler: 'Where td3_teach's iteration goes')]")
         lines.append(line(f">= {TARGETS['naive']}x naive, {threads} thread(s), batch {batch}",
                           figure, x >= TARGETS["naive"]))
     for (threads, batch), r in sorted(rows.items()):

@@ -152,6 +152,11 @@ def test_packaging_throughput_benchmark_quick_json_prints_its_keys():
         assert {"td3_teach", "naive", "train_step", "matmul_floor"} <= set(row["iterations_per_s"])
         assert all(v > 0 for v in row["iterations_per_s"].values())
         assert "naive" in row["td3_teach_speedup"] and row["matmul_floor_over_td3_teach"] > 0
+        prof = row["td3_teach_profile_ms"]  # where an iteration goes, for the targets' "why"
+        assert set(prof) == {"products", "Adam", "Polyak", "sampling", "other ops", "between ops",
+                             "total", "unprofiled"}
+        assert all(prof[k] > 0 for k in ("products", "Adam", "Polyak", "sampling", "other ops"))
+        assert prof["products"] < prof["total"]
     assert out["setup"]["td3_teach_update"].split()[0] in ("fast_update", "train_step")
     mem = out["replay_buffer_bytes_1M"]
     assert mem["raw_float32"] == 1_000_000 * (2 * 26 + 6 + 2) * 4
