@@ -32,10 +32,11 @@ products alone take, and what td3_teach's other work takes.
 With ``--whole-loop`` (and Stable-Baselines3 installed) it also times whole training runs:
 ``td3_teach.trainer.train`` (what ``td3-teach train`` runs) and SB3's ``TD3.learn`` on
 HalfCheetahBulletEnv-v0, 30,000 steps with 5,000 random warm-up steps, the same settings and
-thread count, one after the other in fresh processes, in env steps/s after the warm-up.
+thread count, each twice (td3_teach, SB3, SB3, td3_teach) in fresh processes, in env steps/s
+after the warm-up.
 
     python benchmarks/throughput.py            # the full table (about two minutes on 2 cores)
-    python benchmarks/throughput.py --whole-loop   # and the whole-loop row (about 10 minutes more)
+    python benchmarks/throughput.py --whole-loop   # and the whole-loop row (about 20 minutes more)
     python benchmarks/throughput.py --quick    # a smoke run: tiny sizes, timings meaningless
     python benchmarks/throughput.py --json     # the same figures as one JSON object
 """
@@ -615,21 +616,26 @@ def whole_loop_worker(which: str) -> None:
 
 
 def whole_loop() -> dict:
-    """Both whole runs, one after the other, each in a fresh process with the package's default
-    thread count (``steady_threads()``, which the CLI sets); their steps/s and ratio."""
+    """Each whole run twice, in the order td3_teach, SB3, SB3, td3_teach (a machine that speeds
+    up or slows down during the ~20 minutes then weighs on both alike), each in a fresh process
+    with the package's default thread count (``steady_threads()``, which the CLI sets); the mean
+    steps/s of each and their ratio."""
     import subprocess
 
     env = dict(os.environ)
     code = "import td3_teach, json, os; td3_teach.steady_threads(); print(json.dumps(dict(os.environ)))"
     env = json.loads(subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
                                     text=True, check=True).stdout)
-    out = {}
-    for which in ("td3_teach", "sb3"):
+    each: dict[str, list[dict]] = {"td3_teach": [], "sb3": []}
+    for which in ("td3_teach", "sb3", "sb3", "td3_teach"):
         res = subprocess.run([sys.executable, __file__, "--whole-loop-worker", which], env=env,
                              capture_output=True, text=True)
         if res.returncode:
             raise SystemExit(f"whole-loop run {which} failed:\n{res.stderr[-2000:]}")
-        out[which] = json.loads(res.stdout.strip().splitlines()[-1])
+        each[which].append(json.loads(res.stdout.strip().splitlines()[-1]))
+    out = {which: {"steps_per_s": statistics.mean(r["steps_per_s"] for r in runs),
+                   "threads": runs[0]["threads"], "each_steps_per_s": [r["steps_per_s"] for r in runs]}
+           for which, runs in each.items()}
     return {**WHOLE_LOOP, "runs": out,
             "td3_teach_over_sb3": out["td3_teach"]["steps_per_s"] / out["sb3"]["steps_per_s"]}
 
@@ -685,7 +691,8 @@ def target_lines(res: dict) -> list[str]:
                           f"{wl['steps']:,} steps, {wl['start_steps']:,} warm-up, "
                           f"{wl['runs']['td3_teach']['threads']} thread(s))",
                           f"{wl['runs']['td3_teach']['steps_per_s']:.1f} vs "
-                          f"{wl['runs']['sb3']['steps_per_s']:.1f} steps/s = "
+                          f"{wl['runs']['sb3']['steps_per_s']:.1f} steps/s (each the mean of "
+                          f"{len(wl['runs']['sb3'].get('each_steps_per_s', [0]))} run(s)) = "
                           f"{wl['td3_teach_over_sb3']:.2f}x",
                           wl["td3_teach_over_sb3"] >= TARGETS["whole_loop"]))
     return lines
