@@ -10,8 +10,8 @@ module is called. The optimisers are the agent's own: they read ``.grad`` as aft
 ``step()``'s wrappers where no hook needs them (``_adam_step``). Polyak averaging (steps 14-15)
 is ``update.polyak_update``, as in ``train_step``.
 
-Why it exists: on a CPU the framework's bookkeeping around the small products is a few per cent
-to a tenth of the update. Without it the update ran 1.07x-1.17x as fast on this project's 2-core
+Why it exists: on a CPU the framework's bookkeeping around the small products is 6 per cent
+to a sixth of the update. Without it the update ran 1.06x-1.20x as fast on this project's 2-core
 AMD EPYC (batch 100 and 256, 1 and 2 threads; ``benchmarks/throughput.py``, columns
 ``td3_teach`` and ``train_step``; ``benchmarks/results/speed.md``). Nothing a learner writes or
 reads in the notebooks is here, and learners' own agents never run it.
@@ -69,7 +69,7 @@ def mode() -> str:
 
 def why_not(agent: Networks, cfg: TD3Config) -> str | None:
     """Why ``agent`` takes ``train_step`` rather than this update under ``cfg`` (None: it need not).
-    Cheap (a few microseconds): ``TD3.train`` asks at every call."""
+    ``TD3.train`` asks at every call: about 40 us, against 4-10 ms for one update on a CPU."""
     if mode() == "taught":
         return f"{ENV}=taught"
     if not (cfg.twin_critics and cfg.target_noise):
