@@ -27,8 +27,8 @@ Memory is the replay buffer's bytes for 1,000,000 transitions against their raw 
 A second table takes one td3_teach iteration apart with torch.profiler (``profile_update``):
 the matrix products, Adam, Polyak, sampling, the other tensor operations, and the time between
 them (Python, dispatch). The last lines print each speed and memory target of issue 18 with its
-measured figure; where one is missed, why: what 1.5x naive allows an iteration, what the
-products alone take, and what td3_teach's other work takes.
+measured figure; where one is missed, why: what 1.5x naive allows an iteration, what
+td3_teach takes, what the products alone take, and what its products take under the profiler.
 With ``--whole-loop`` (and Stable-Baselines3 installed) it also times whole training runs:
 ``td3_teach.trainer.train`` (what ``td3-teach train`` runs) and SB3's ``TD3.learn`` on
 HalfCheetahBulletEnv-v0, 30,000 steps with 5,000 random warm-up steps, the same settings and
