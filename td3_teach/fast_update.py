@@ -3,12 +3,12 @@
 ``update.train_step`` is the update the course teaches, one function per step, with autograd
 finding the gradients. This module is the same update for the package's own networks (``Actor``,
 ``Critic``) with autograd's work done by hand: every product is one ``addmm``/``mm`` into a
-buffer, ReLU and tanh (and their derivatives) overwrite their input, and the gradients are
-written into ``.grad`` buffers kept from one iteration to the next. No graph is built and no
-module is called. The optimisers are the agent's own: they read ``.grad`` as after
-``backward()``, and their Adam step is torch's functional ``adam`` on their own state, without
-``step()``'s wrappers where no hook needs them (``_adam_step``). Polyak averaging (steps 14-15)
-is ``update.polyak_update``, as in ``train_step``.
+buffer, ReLU and tanh overwrite their input, their derivatives are applied in place to the
+incoming gradient, and the gradients are written into ``.grad`` buffers kept from one iteration
+to the next. No graph is built and no module is called. The optimisers are the agent's own: they
+read ``.grad`` as after ``backward()``, and their Adam step is torch's functional ``adam`` on
+their own state, without ``step()``'s wrappers where no hook needs them (``_adam_step``). Polyak
+averaging (steps 14-15) is ``update.polyak_update``, as in ``train_step``.
 
 Why it exists: on a CPU the framework's bookkeeping around the small products is 6 per cent
 to a sixth of the update. Without it the update ran 1.06x-1.20x as fast on this project's 2-core
