@@ -28,7 +28,8 @@ A second table takes one td3_teach iteration apart with torch.profiler (``profil
 the matrix products, Adam, Polyak, sampling, the other tensor operations, and the time between
 them (Python, dispatch). The last lines print each speed and memory target of issue 18 with its
 measured figure; where one is missed, why: what 1.5x naive allows an iteration, what
-td3_teach takes, what the products alone take, and what its products take under the profiler.
+td3_teach takes, what the products alone take and, beside them, Adam, Polyak and sampling
+(work every implementation does), and what td3_teach's products take under the profiler.
 With ``--whole-loop`` (and Stable-Baselines3 installed) it also times whole training runs:
 ``td3_teach.trainer.train`` (what ``td3-teach train`` runs) and SB3's ``TD3.learn`` on
 HalfCheetahBulletEnv-v0, 30,000 steps with 5,000 random warm-up steps, the same settings and
@@ -385,6 +386,9 @@ PROFILE_PARTS = {
     "sampling": ("aten::randint", "aten::index_select"),
 }
 PROFILE_COLUMNS = (*PROFILE_PARTS, "other ops", "between ops")
+# The parts every implementation of the update does as well, whatever its products: stream the
+# parameters and Adam's state, the target networks, and the sampled batch through memory.
+UNSKIPPABLE = ("Adam", "Polyak", "sampling")
 PROFILE_SECONDS = 0.5  # of profiled iterations per row, after as many unprofiled
 
 
@@ -658,11 +662,13 @@ def target_lines(res: dict) -> list[str]:
                        f"{r['train_step_over_naive']:.2f}x)")
             if "td3_teach_profile_ms" in r:
                 prof = r["td3_teach_profile_ms"]
-                left = budget_ms(r) - ms(r, own_floor())
+                floor, streamed = ms(r, own_floor()), sum(prof[part] for part in UNSKIPPABLE)
+                left = budget_ms(r) - floor - streamed
                 figure += (f" [why: {TARGETS['naive']}x allows {budget_ms(r):.2f} ms an iteration, "
                            f"td3_teach takes {ms(r, 'td3_teach'):.2f}; the products alone take "
-                           f"{ms(r, own_floor()):.2f} (the floor), "
-                           + (f"leaving {left:.2f} for the rest" if left > 0 else "already over")
+                           f"{floor:.2f} (the floor), and {', '.join(UNSKIPPABLE[:-1])} and {UNSKIPPABLE[-1]} "
+                           f"{streamed:.2f} (profiled; work every implementation does), "
+                           + (f"leaving {left:.2f} for the rest" if left > 0 else f"{-left:.2f} over already")
                            + f"; under the profiler td3_teach's products take {prof['products']:.2f} "
                            f"of its {prof['total']:.2f} ms ('Where td3_teach's iteration goes')]")
         lines.append(line(f">= {TARGETS['naive']}x naive, {threads} thread(s), batch {batch}",
