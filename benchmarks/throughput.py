@@ -668,7 +668,7 @@ def target_lines(res: dict) -> list[str]:
                            f"td3_teach takes {ms(r, 'td3_teach'):.2f}; the products alone take "
                            f"{floor:.2f} (the floor), and {', '.join(UNSKIPPABLE[:-1])} and {UNSKIPPABLE[-1]} "
                            f"{streamed:.2f} (profiled; work every implementation does), "
-                           + (f"leaving {left:.2f} for the rest" if left > 0 else f"{-left:.2f} over already")
+                           + (f"leaving {left:.2f} for the rest" if left > 0 else f"already {-left:.2f} over")
                            + f"; under the profiler td3_teach's products take {prof['products']:.2f} "
                            f"of its {prof['total']:.2f} ms ('Where td3_teach's iteration goes')]")
         lines.append(line(f">= {TARGETS['naive']}x naive, {threads} thread(s), batch {batch}",
