@@ -542,10 +542,11 @@ def print_table(res: dict) -> None:
           + ("; onednn_floor = the same multiplies by oneDNN, td3_teach's own floor here"
              if "onednn_floor" in names else ""))
     print()
+    allows = f"{TARGETS['naive']}x naive allows"
     print("Where td3_teach's iteration goes (ms per iteration; torch.profiler, each operator "
           "the profiler saw at the top level, by name)")
     print(f"{'threads':>7} {'batch':>5} " + " ".join(f"{c:>11}" for c in PROFILE_COLUMNS)
-          + f" {'total':>8} {'unprofiled':>11} {'floor':>7} {'1.5x naive allows':>18}")
+          + f" {'total':>8} {'unprofiled':>11} {'floor':>7} {allows:>18}")
     for row in res["throughput"]:
         prof = row["td3_teach_profile_ms"]
         print(f"{row['threads']:>7} {row['batch_size']:>5} "
@@ -555,7 +556,7 @@ def print_table(res: dict) -> None:
     print("products = addmm/mm; Adam = the fused kernel and its step counts; Polyak = lerp_; "
           "sampling = randint and index_select;\nbetween ops = Python and handing each call to "
           "torch (and the profiler's own cost: total - unprofiled); floor = the products alone, "
-          "outside the loop;\n1.5x naive allows = naive's ms per iteration / 1.5")
+          f"outside the loop;\n{allows} = naive's ms per iteration / {TARGETS['naive']}")
     mem = res["replay_buffer_bytes_1M"]
     mib = lambda b: f"{b / 2**20:8.1f} MiB"  # noqa: E731
     print()
